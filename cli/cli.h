@@ -1,0 +1,32 @@
+/* Shared declarations of the `container` CLI: the global context and the
+ * command groups, one file each, dispatched from the table in main.c. */
+#ifndef CZ_CLI_H
+#define CZ_CLI_H
+
+#include <cz/error.h>
+
+#include <stdbool.h>
+
+struct cli {
+    const char *root; /* --root, CONTAINER_ROOT, or the default */
+    bool debug;
+};
+
+/* A subcommand: name, one-line help, handler. argv[0] is the subcommand name. */
+struct cli_command {
+    const char *name;
+    const char *alias;
+    const char *summary;
+    int (*run)(struct cli *cli, int argc, char **argv, cz_error *err);
+};
+
+/* Dispatch argv[0] among cmds; prints the group's help for --help or no args. */
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *cmds, int argc,
+                 char **argv, cz_error *err);
+/* Usage error: sets err and returns -2 (exit code 125 with a usage hint). */
+int cli_usage_error(cz_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_image(struct cli *cli, int argc, char **argv, cz_error *err);
+int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
+
+#endif

@@ -1,0 +1,115 @@
+/* `container`: entry point. Parses global options, dispatches to a command
+ * group, and is the one place where an error is printed. */
+#include "cli.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_ROOT "/var/lib/containerization"
+
+static const struct cli_command groups[] = {
+    {"image", "images", "Manage images (pull, push, ls, inspect, tag, rm, save, load, import)",
+     cmd_image},
+    {"registry", NULL, "Log in to and out of registries", cmd_registry},
+    {NULL, NULL, NULL, NULL},
+};
+
+int cli_usage_error(cz_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    err->code = 0;
+    return -2;
+}
+
+static void print_group_help(const char *group, const struct cli_command *cmds)
+{
+    printf("Usage: container %s%sCOMMAND [OPTIONS]\n\nCommands:\n", group ? group : "",
+           group ? " " : "");
+    for (const struct cli_command *c = cmds; c->name; c++)
+        printf("  %-12s %s\n", c->name, c->summary);
+    printf("\nRun 'container %s%sCOMMAND --help' for more on a command.\n", group ? group : "",
+           group ? " " : "");
+}
+
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *cmds, int argc,
+                 char **argv, cz_error *err)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") ||
+        !strcmp(argv[0], "help")) {
+        print_group_help(group, cmds);
+        return argc < 1 ? cli_usage_error(err, "%s: a command is required", group) : 0;
+    }
+    for (const struct cli_command *c = cmds; c->name; c++) {
+        if (!strcmp(argv[0], c->name) || (c->alias && !strcmp(argv[0], c->alias))) {
+            optind = 0; /* reset getopt for the subcommand */
+            return c->run(cli, argc, argv, err);
+        }
+    }
+    return cli_usage_error(err, "unknown command '%s%s%s'", group ? group : "", group ? " " : "",
+                           argv[0]);
+}
+
+static void usage(void)
+{
+    printf("Usage: container [OPTIONS] COMMAND\n\n"
+           "Linux containers, each in its own lightweight virtual machine.\n\n"
+           "Options:\n"
+           "  --root DIR     state directory (env CONTAINER_ROOT, default " DEFAULT_ROOT ")\n"
+           "  --debug        verbose diagnostics on stderr\n"
+           "  --version      print the version\n"
+           "  -h, --help     this help\n\n");
+    print_group_help(NULL, groups);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {0};
+    cli.root = getenv("CONTAINER_ROOT");
+    if (!cli.root || !*cli.root)
+        cli.root = DEFAULT_ROOT;
+
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--root") && i + 1 < argc) {
+            cli.root = argv[++i];
+        } else if (cz_str_has_prefix(a, "--root=")) {
+            cli.root = a + 7;
+        } else if (!strcmp(a, "--debug")) {
+            cli.debug = true;
+        } else if (!strcmp(a, "--version") || !strcmp(a, "-v")) {
+            printf("container version %s (%s)\n", CZ_VERSION, CZ_GIT_REV);
+            return 0;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return 0;
+        } else {
+            fprintf(stderr, "Error: unknown option '%s'\nRun 'container --help' for usage.\n", a);
+            return 125;
+        }
+    }
+    if (cli.debug)
+        cz_log_set_level(CZ_LOG_DEBUG);
+    if (i >= argc) {
+        usage();
+        return 125;
+    }
+    cz_error err = {0};
+    int r = cli_dispatch(&cli, NULL, groups, argc - i, argv + i, &err);
+    if (r >= 0)
+        return r;
+    fprintf(stderr, "Error: %s\n", err.msg[0] ? err.msg : "failed");
+    if (r == -2) {
+        fprintf(stderr, "Run 'container --help' for usage.\n");
+        return 125;
+    }
+    return 1;
+}
