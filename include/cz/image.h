@@ -21,6 +21,10 @@ typedef struct cz_image {
     size_t index_len;
 } cz_image;
 
+/* Find the record a reference names: a full or familiar name, or a prefix
+ * (at least 4 hex digits) of the target digest, like docker's image IDs. */
+CZ_PUBLIC int cz_image_lookup(cz_store *s, const char *ref, cz_image_record *out, cz_error *err);
+
 /* Resolve ref (name, familiar name or digest/ID prefix) for a platform (NULL:
  * the host's; for a single-platform image the platform is not checked). */
 CZ_PUBLIC int cz_image_resolve(cz_store *s, const char *ref, const cz_platform *platform,

@@ -7,7 +7,6 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "image/image_internal.h"
 #include "oci/oci_json.h"
 
 #include <archive.h>
@@ -174,7 +173,7 @@ int cz_image_save(cz_store *s, const char *const *refs, size_t n, const char *pa
 
     for (size_t i = 0; i < n; i++) {
         cz_image_record rec;
-        if (cz_image_find_record(s, refs[i], &rec, err) < 0)
+        if (cz_image_lookup(s, refs[i], &rec, err) < 0)
             goto out;
         json_t *dentry = json_object();
         json_t *tags = json_array();

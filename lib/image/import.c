@@ -55,18 +55,28 @@ static la_ssize_t sink_write(struct archive *a, void *arg, const void *buf, size
 
 static int copy_data(struct archive *in, struct archive *out, const char *path, cz_error *err)
 {
+    static const char zeros[1 << 14];
     const void *buf;
     size_t size;
-    la_int64_t offset;
+    la_int64_t offset, pos = 0;
     for (;;) {
         int r = archive_read_data_block(in, &buf, &size, &offset);
         if (r == ARCHIVE_EOF)
             return 0;
         if (r < ARCHIVE_WARN)
             return cz_error_set(err, EIO, "read %s: %s", path, archive_error_string(in));
-        if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
+        /* Holes come back as gaps between blocks: the tar gets their zeros. */
+        while (pos < offset) {
+            size_t n = (size_t)CZ_MIN((la_int64_t)sizeof(zeros), offset - pos);
+            if (archive_write_data(out, zeros, n) < 0)
+                return cz_error_set(err, EIO, "write layer entry %s: %s", path,
+                                    archive_error_string(out));
+            pos += (la_int64_t)n;
+        }
+        if (size && archive_write_data(out, buf, size) < 0)
             return cz_error_set(err, EIO, "write layer entry %s: %s", path,
                                 archive_error_string(out));
+        pos = offset + (la_int64_t)size;
     }
 }
 

@@ -3,7 +3,6 @@
 #include <cz/image.h>
 
 #include "base/util.h"
-#include "image/image_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,7 +36,7 @@ static bool is_id_prefix(const char *ref)
 }
 
 /* Find a record by name, or by a prefix of its target digest. */
-int cz_image_find_record(cz_store *s, const char *ref, cz_image_record *out, cz_error *err)
+int cz_image_lookup(cz_store *s, const char *ref, cz_image_record *out, cz_error *err)
 {
     if (cz_store_get_image(s, ref, out, err) == 0)
         return 0;
@@ -79,7 +78,7 @@ int cz_image_resolve(cz_store *s, const char *ref, const cz_platform *platform, 
 {
     memset(out, 0, sizeof(*out));
     cz_image_record rec;
-    if (cz_image_find_record(s, ref, &rec, err) < 0)
+    if (cz_image_lookup(s, ref, &rec, err) < 0)
         return -1;
     out->name = rec.name;
     out->target = rec.target;
