@@ -44,6 +44,8 @@ static int sink_deflate(struct layer_sink *k, const void *data, size_t len, int 
 static la_ssize_t sink_write(struct archive *a, void *arg, const void *buf, size_t len)
 {
     struct layer_sink *k = arg;
+    if (k->failed)
+        return -1;
     cz_sha256_update(k->diff, buf, len);
     if (sink_deflate(k, buf, len, Z_NO_FLUSH) < 0) {
         k->failed = 1;
@@ -365,12 +367,20 @@ static int build_layer(cz_store *s, const char *source, char layer_digest[CZ_DIG
     rc = cz_ingest_commit(k.ingest, layer_digest, err);
     k.ingest = NULL;
 out_z:
+    if (rc < 0) {
+        /* nothing more may reach the sink once we are failing */
+        k.failed = 1;
+        archive_write_fail(out);
+    }
+    archive_write_free(out);
+    out = NULL;
     deflateEnd(&k.z);
 out:
+    if (out)
+        archive_write_free(out);
     if (k.ingest)
         cz_ingest_abort(k.ingest);
     cz_sha256_free(k.diff);
-    archive_write_free(out);
     archive_read_free(in);
     return rc;
 }

@@ -42,8 +42,14 @@ int cz_image_lookup(cz_store *s, const char *ref, cz_image_record *out, cz_error
         return 0;
     if (err && err->code != ENOENT)
         return -1;
-    if (!is_id_prefix(ref))
+    if (!is_id_prefix(ref)) {
+        cz_reference r;
+        if (cz_reference_parse(ref, &r, err) == 0) {
+            cz_reference_free(&r);
+            return cz_error_set(err, ENOENT, "image %s not found", ref);
+        }
         return -1;
+    }
     const char *hex = cz_str_has_prefix(ref, "sha256:") ? ref + 7 : ref;
     cz_image_record *v;
     size_t n;
