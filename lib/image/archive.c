@@ -581,9 +581,16 @@ int cz_image_load(cz_store *s, const char *path,
             cz_error_set(err, EFBIG, "archive has too many entries");
             goto out;
         }
-        const char *name = normalize_path(archive_entry_pathname(e));
+        const char *raw = archive_entry_pathname(e);
+        if (!raw) {
+            cz_error_set(err, EINVAL, "archive entry %zu has no name", entries);
+            goto out;
+        }
+        const char *name = normalize_path(raw);
         int type = archive_entry_filetype(e);
         if (type == AE_IFLNK) {
+            if (!archive_entry_symlink(e))
+                continue;
             if (st.n == st.cap) {
                 st.cap = st.cap ? st.cap * 2 : 32;
                 st.files = cz_xrealloc(st.files, st.cap * sizeof(*st.files));
