@@ -2,6 +2,8 @@
 #include "cli.h"
 
 static const struct cli_command image_commands[] = {
+    {"pull", NULL, "Pull an image from a registry", cmd_image_pull},
+    {"push", NULL, "Push an image to a registry", cmd_image_push},
     {NULL, NULL, NULL, NULL},
 };
 
