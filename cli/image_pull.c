@@ -191,7 +191,7 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         case 's':
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
-                return cli_usage_error(err, "%s", err->msg);
+                return -2; /* a usage error; err has the message */
             break;
         case 'q':
             quiet = true;
@@ -214,7 +214,7 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
     const char *ref = argv[optind];
     cz_platform platform = {0};
     if (platform_s && cz_platform_parse(platform_s, &platform, err) < 0)
-        return cli_usage_error(err, "%s", err->msg);
+        return -2; /* a usage error; err has the message */
 
     cz_store *store = NULL;
     if (cz_store_open(cli->root, &store, err) < 0) {
@@ -264,7 +264,7 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
         switch (c) {
         case 's':
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
-                return cli_usage_error(err, "%s", err->msg);
+                return -2; /* a usage error; err has the message */
             break;
         case 'q':
             quiet = true;

@@ -102,7 +102,7 @@ static int cmd_login(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         case 's':
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
-                return cli_usage_error(err, "%s", err->msg);
+                return -2; /* a usage error; err has the message */
             break;
         case 'h':
             printf("Usage: container registry login [OPTIONS] HOST\n\n"
