@@ -28,6 +28,9 @@ int cli_usage_error(cz_error *err, const char *fmt, ...) __attribute__((format(p
 
 int cmd_image(struct cli *cli, int argc, char **argv, cz_error *err);
 int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
+/* image_pull.c */
+int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err);
+int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err);
 
 
 

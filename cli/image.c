@@ -548,6 +548,8 @@ static int image_import(struct cli *cli, int argc, char **argv, cz_error *err)
 }
 
 static const struct cli_command image_commands[] = {
+    {"pull", NULL, "Pull an image from a registry", cmd_image_pull},
+    {"push", NULL, "Push an image to a registry", cmd_image_push},
     {"ls", "list", "List images", image_ls},
     {"inspect", NULL, "Show details of images as JSON", image_inspect},
     {"tag", NULL, "Give an image another name", image_tag},
