@@ -30,3 +30,4 @@ $(FUZZ_O)/%_fuzz: $(FUZZ_O)/obj/fuzz/%_fuzz.o $(FUZZ_O)/libcz-fuzz.a
 
 # `make check` replays each harness over its corpus (fuzz/corpus/<name>/).
 check: fuzz
+.SECONDARY:
