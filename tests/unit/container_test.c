@@ -9,9 +9,9 @@ TEST(create_load_and_names)
 {
     cz_error err = {0};
     const char *root = unit_tmpdir();
-    char *args[] = {"/bin/sh", "-c", "echo hi", NULL};
-    cz_container_config c = {.name = "web", .image = "alpine", .args = args, .cpus = 2,
-                             .memory_mib = 512};
+    char a0[] = "/bin/sh", a1[] = "-c", a2[] = "echo hi", img[] = "alpine";
+    char *args[] = {a0, a1, a2, NULL};
+    cz_container_config c = {.image = img, .args = args, .cpus = 2, .memory_mib = 512};
     c.name = strdup("web");
     CHECK_OK(cz_container_create(root, &c, &err), &err);
     CHECK_INT(strlen(c.id), 64);
