@@ -59,7 +59,7 @@ struct cz_rpc_call {
     cz_buf rbuf;
     size_t rpos;
     size_t unconsumed;
-    bool paused, remote_closed, half_close_delivered, headers_done, got_request;
+    bool paused, remote_closed, half_close_delivered, headers_done;
 
     /* sending */
     chunk *q_head, *q_tail;
@@ -84,6 +84,8 @@ struct cz_rpc_call {
 
     /* blocking unary client: the reply is handed over instead of freed */
     ProtobufCMessage **take_reply;
+    /* unary server method: the request waits for the half-close */
+    ProtobufCMessage *held_request;
 };
 
 struct conn {
@@ -170,6 +172,8 @@ static void call_free(cz_rpc_call *call)
     free(call->h_method);
     free(call->h_ctype);
     free(call->h_timeout);
+    if (call->held_request)
+        protobuf_c_message_free_unpacked(call->held_request, NULL);
     free(call);
 }
 
@@ -481,8 +485,21 @@ bool cz_rpc_call_is_done(const cz_rpc_call *call)
 
 /* ------------------------------------------------------------ receiving */
 
+static const cz_rpc_handler unary_adapter;
+
 static void call_deliver(cz_rpc_call *call, ProtobufCMessage *msg)
 {
+    if (call->handler == &unary_adapter) {
+        /* Unary: the handler runs at the half-close, so a second request is an error. */
+        if (call->held_request) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL,
+                                      "more than one request message for a unary method");
+            return;
+        }
+        call->held_request = msg;
+        return;
+    }
     if (call->take_reply) {
         if (*call->take_reply)
             protobuf_c_message_free_unpacked(*call->take_reply, NULL);
@@ -681,8 +698,6 @@ static method *find_method(cz_rpc_server *s, const char *path)
             return m;
     return NULL;
 }
-
-static const cz_rpc_handler unary_adapter;
 
 static void server_dispatch(conn *c, cz_rpc_call *call)
 {
@@ -1054,15 +1069,16 @@ static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *
 
 /* ------------------------------------------------------------ server */
 
-static int unary_on_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+/* Unary methods: call_deliver holds the request; the handler runs here. */
+static int unary_on_half_close(cz_rpc_call *call, cz_error *err)
 {
-    if (call->got_request) {
-        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL,
-                                  "more than one request message for a unary method");
+    if (!call->held_request) {
+        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "no request message for a unary method");
         return 0;
     }
-    call->got_request = true;
-    int rc = call->method->unary(call, msg, call->handler_data, err);
+    int rc = call->method->unary(call, call->held_request, call->handler_data, err);
+    protobuf_c_message_free_unpacked(call->held_request, NULL);
+    call->held_request = NULL;
     if (rc < 0)
         return -1;
     if (rc == 0 && !call->finished)
@@ -1070,15 +1086,7 @@ static int unary_on_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_e
     return 0;
 }
 
-static int unary_on_half_close(cz_rpc_call *call, cz_error *err)
-{
-    if (!call->got_request)
-        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "no request message for a unary method");
-    return 0;
-}
-
 static const cz_rpc_handler unary_adapter = {
-    .on_message = unary_on_message,
     .on_half_close = unary_on_half_close,
 };
 
