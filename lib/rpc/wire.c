@@ -162,7 +162,8 @@ int cz_rpc_timeout_parse(const char *s, uint64_t *ns_out)
     default:
         return -1;
     }
-    *ns_out = v * unit; /* at most 99999999 hours: fits in 64 bits */
+    /* 99999999H is more nanoseconds than 64 bits hold: saturate (about 584 years). */
+    *ns_out = v > UINT64_MAX / unit ? UINT64_MAX : v * unit;
     return 0;
 }
 
@@ -182,7 +183,7 @@ void cz_rpc_timeout_format(uint64_t ns, char *out, size_t outlen)
     /* The finest unit whose count fits in 8 digits; round up so that a deadline
      * is never shortened by the encoding. */
     for (size_t i = 0; i < CZ_ARRAY_SIZE(units); i++) {
-        uint64_t v = (ns + units[i].ns - 1) / units[i].ns;
+        uint64_t v = ns / units[i].ns + (ns % units[i].ns != 0);
         if (v <= 99999999ull) {
             snprintf(out, outlen, "%llu%c", (unsigned long long)v, units[i].unit);
             return;
