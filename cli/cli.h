@@ -27,6 +27,14 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *c
 int cli_usage_error(cz_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_image(struct cli *cli, int argc, char **argv, cz_error *err);
+/* Container commands at the top level (create, ls, inspect, rm, prune). */
+extern const struct cli_command cli_container_commands[];
+
+struct cz_container_config;
+/* Parse run/create flags and resolve the image (pulling it when missing) into
+ * a container configuration. Returns 1 after printing --help. */
+int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
+                     struct cz_container_config *c, bool *detach, char **cidfile, cz_error *err);
 int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
 /* image_pull.c */
 int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err);
