@@ -1,0 +1,1399 @@
+/* gRPC over HTTP/2: connections, calls, server and client on one code path.
+ * A connection is an nghttp2 session over a non-blocking fd in a cz_loop; each
+ * HTTP/2 stream is a cz_rpc_call carrying length-prefixed protobuf messages.
+ *
+ * Rules that keep the callbacks re-entrant-safe:
+ * - calls are freed only from nghttp2's stream-close callback or when their
+ *   connection is destroyed, and connections are destroyed only from a loop timer
+ *   (never inside an API call or an nghttp2 callback);
+ * - writes happen after nghttp2_session_mem_recv returns or from a zero-delay
+ *   timer, never from inside an API call.
+ * Flow control is manual (no automatic WINDOW_UPDATE): received bytes are
+ * consumed once delivered (or while a message is still incomplete), so a paused
+ * call stops its sender; queued output drains only as the peer's windows and the
+ * socket allow, and the queue length is visible to producers. */
+#include <cz/rpc.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <nghttp2/nghttp2.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#define OUT_BATCH (256u << 10)
+#define READ_CHUNK (256u << 10)
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t len, off;
+    uint8_t data[];
+} chunk;
+
+typedef struct method {
+    struct method *next;
+    char *path;
+    const ProtobufCMethodDescriptor *desc;
+    const cz_rpc_handler *handler;
+    cz_rpc_unary_fn unary;
+    void *data;
+} method;
+
+typedef struct conn conn;
+
+struct cz_rpc_call {
+    conn *conn;
+    int32_t stream_id;
+    cz_rpc_call *prev, *next;
+    const cz_rpc_handler *handler;
+    void *handler_data;
+    void *data;
+    const ProtobufCMessageDescriptor *in_desc; /* messages we receive */
+    const ProtobufCMessageDescriptor *out_desc; /* messages we send */
+    method *method;                            /* server */
+    char *path;
+
+    /* receiving */
+    cz_buf rbuf;
+    size_t rpos;
+    size_t unconsumed;
+    bool paused, remote_closed, half_close_delivered, headers_done;
+
+    /* sending */
+    chunk *q_head, *q_tail;
+    size_t q_bytes;
+    bool data_deferred, headers_sent, above_high, notify_writable;
+    bool finished;      /* server: status decided; client: half-closed */
+    bool trailers_sent; /* server: END_STREAM went out */
+    bool done;          /* on_close delivered (or about to be) */
+
+    /* status */
+    int status;
+    char *message;
+    int http_status;     /* server: what we answer; client: what we got */
+    bool have_grpc_status; /* client */
+    bool local_status;     /* client: status decided locally (deadline, cancel) */
+
+    /* request headers (server) */
+    char *h_method, *h_ctype, *h_timeout;
+
+    uint64_t deadline_ns;
+    uint64_t deadline_timer;
+
+    /* blocking unary client: the reply is handed over instead of freed */
+    ProtobufCMessage **take_reply;
+    /* unary server method: the request waits for the half-close */
+    ProtobufCMessage *held_request;
+};
+
+struct conn {
+    cz_loop *loop;
+    int fd;
+    bool is_server;
+    bool dead;
+    bool watch_out;
+    cz_rpc_server *server;
+    cz_rpc_client *client;
+    conn *next; /* server's list */
+    nghttp2_session *session;
+    cz_rpc_call *calls;
+    uint8_t *out;
+    size_t out_len, out_off, out_cap;
+    uint64_t flush_timer, destroy_timer;
+    size_t buffered; /* bytes held in calls' receive buffers */
+    cz_rpc_opts opts;
+};
+
+struct cz_rpc_server {
+    cz_loop *loop;
+    cz_rpc_opts opts;
+    method *methods;
+    conn *conns;
+    int listen_fd;
+    char *listen_path;
+    void (*on_disconnect)(cz_rpc_server *server, void *data);
+    void *on_disconnect_data;
+};
+
+struct cz_rpc_client {
+    conn *conn;
+};
+
+static void conn_fail(conn *c);
+static void conn_schedule_flush(conn *c);
+static void call_pump(cz_rpc_call *call);
+static void call_end_local(cz_rpc_call *call, int status, const char *message);
+
+/* ------------------------------------------------------------ helpers */
+
+static void fill_opts(cz_rpc_opts *out, const cz_rpc_opts *in)
+{
+    if (in)
+        *out = *in;
+    else
+        memset(out, 0, sizeof(*out));
+    if (!out->max_recv_message)
+        out->max_recv_message = CZ_RPC_DEFAULT_MAX_MESSAGE;
+    if (!out->max_send_message)
+        out->max_send_message = CZ_RPC_DEFAULT_MAX_MESSAGE;
+    if (!out->stream_window)
+        out->stream_window = 1u << 20;
+    if (out->stream_window > (1u << 30))
+        out->stream_window = 1u << 30;
+    if (!out->max_concurrent_streams)
+        out->max_concurrent_streams = 1024;
+}
+
+static size_t conn_buffer_limit(const conn *c)
+{
+    return CZ_MAX(c->opts.max_recv_message * 4, (size_t)64 << 20);
+}
+
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE                 \
+    }
+
+static void call_free(cz_rpc_call *call)
+{
+    conn *c = call->conn;
+    if (call->deadline_timer)
+        cz_loop_cancel_timer(c->loop, call->deadline_timer);
+    for (chunk *k = call->q_head, *n; k; k = n) {
+        n = k->next;
+        free(k);
+    }
+    c->buffered -= CZ_MIN(c->buffered, call->rbuf.len);
+    cz_buf_free(&call->rbuf);
+    free(call->path);
+    free(call->message);
+    free(call->h_method);
+    free(call->h_ctype);
+    free(call->h_timeout);
+    if (call->held_request)
+        protobuf_c_message_free_unpacked(call->held_request, NULL);
+    free(call);
+}
+
+static void call_unlink(cz_rpc_call *call)
+{
+    conn *c = call->conn;
+    if (call->prev)
+        call->prev->next = call->next;
+    else if (c->calls == call)
+        c->calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    call->prev = call->next = NULL;
+}
+
+static void call_link(conn *c, cz_rpc_call *call)
+{
+    call->conn = c;
+    call->next = c->calls;
+    if (c->calls)
+        c->calls->prev = call;
+    c->calls = call;
+}
+
+/* Deliver on_close exactly once, then free. */
+static void call_close(cz_rpc_call *call, int status, const char *message)
+{
+    call_unlink(call);
+    if (call->unconsumed && !call->conn->dead)
+        nghttp2_session_consume_connection(call->conn->session, call->unconsumed);
+    if (!call->done) {
+        call->done = true;
+        if (call->handler && call->handler->on_close)
+            call->handler->on_close(call, status, message ? message : "");
+    }
+    call_free(call);
+}
+
+static void set_status(cz_rpc_call *call, int status, const char *message)
+{
+    call->status = status;
+    free(call->message);
+    call->message = cz_xstrdup(message ? message : "");
+}
+
+/* ------------------------------------------------------------ server finish */
+
+void cz_rpc_call_finish_status(cz_rpc_call *call, int status, const char *message)
+{
+    conn *c = call->conn;
+    if (!c->is_server || call->finished || call->done || c->dead)
+        return;
+    call->finished = true;
+    set_status(call, status, message);
+    if (call->deadline_timer) {
+        cz_loop_cancel_timer(c->loop, call->deadline_timer);
+        call->deadline_timer = 0;
+    }
+    if (!call->headers_sent) {
+        /* Trailers-Only: one HEADERS frame with END_STREAM. */
+        char code[16], http[8];
+        snprintf(code, sizeof(code), "%d", status);
+        snprintf(http, sizeof(http), "%d", call->http_status ? call->http_status : 200);
+        cz_autofree char *enc = cz_rpc_percent_encode(call->message);
+        nghttp2_nv nva[] = {
+            NV(":status", http),
+            NV("content-type", "application/grpc"),
+            NV("grpc-status", code),
+            NV("grpc-message", enc),
+        };
+        size_t n = CZ_ARRAY_SIZE(nva) - (enc[0] ? 0 : 1);
+        call->headers_sent = true;
+        if (nghttp2_submit_response(c->session, call->stream_id, nva, n, NULL) != 0)
+            nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id,
+                                      NGHTTP2_INTERNAL_ERROR);
+    } else if (call->data_deferred) {
+        call->data_deferred = false;
+        nghttp2_session_resume_data(c->session, call->stream_id);
+    }
+    conn_schedule_flush(c);
+}
+
+/* The one place where a cz_error becomes a gRPC status. */
+void cz_rpc_call_finish(cz_rpc_call *call, const cz_error *err)
+{
+    if (!err) {
+        cz_rpc_call_finish_status(call, CZ_RPC_OK, "");
+        return;
+    }
+    cz_rpc_call_finish_status(call, cz_rpc_status_from_errno(err->code),
+                              err->msg[0] ? err->msg : "failed");
+}
+
+/* End a call because of what we received or a local decision: the server sends
+ * the status; the client cancels the stream and reports the status itself. */
+static void call_end_local(cz_rpc_call *call, int status, const char *message)
+{
+    conn *c = call->conn;
+    if (c->is_server) {
+        cz_rpc_call_finish_status(call, status, message);
+        return;
+    }
+    if (call->done || call->local_status)
+        return;
+    call->local_status = true;
+    set_status(call, status, message);
+    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_CANCEL);
+    conn_schedule_flush(c);
+}
+
+static void call_end_error(cz_rpc_call *call, const cz_error *err)
+{
+    call_end_local(call, cz_rpc_status_from_errno(err->code), err->msg[0] ? err->msg : "failed");
+}
+
+static bool call_over(const cz_rpc_call *call)
+{
+    return call->done || call->conn->dead ||
+           (call->conn->is_server ? call->finished : call->local_status);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
+                            size_t length, uint32_t *data_flags, nghttp2_data_source *source,
+                            void *user_data)
+{
+    cz_rpc_call *call = source->ptr;
+    size_t n = 0;
+    while (n < length && call->q_head) {
+        chunk *k = call->q_head;
+        size_t take = CZ_MIN(length - n, k->len - k->off);
+        memcpy(buf + n, k->data + k->off, take);
+        k->off += take;
+        n += take;
+        if (k->off == k->len) {
+            call->q_head = k->next;
+            if (!call->q_head)
+                call->q_tail = NULL;
+            free(k);
+        }
+    }
+    call->q_bytes -= n;
+    if (call->above_high && call->q_bytes < CZ_RPC_SEND_HIGH_WATER / 2) {
+        call->above_high = false;
+        call->notify_writable = true;
+    }
+    if (!call->q_head) {
+        if (call->conn->is_server && call->finished) {
+            char code[16];
+            snprintf(code, sizeof(code), "%d", call->status);
+            cz_autofree char *enc = cz_rpc_percent_encode(call->message ? call->message : "");
+            nghttp2_nv nva[] = {NV("grpc-status", code), NV("grpc-message", enc)};
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            if (nghttp2_submit_trailer(session, stream_id, nva, enc[0] ? 2 : 1) != 0)
+                return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        } else if (!call->conn->is_server && call->finished) {
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        } else if (n == 0) {
+            call->data_deferred = true;
+            return NGHTTP2_ERR_DEFERRED;
+        }
+    }
+    return (ssize_t)n;
+}
+
+static int submit_response_headers(cz_rpc_call *call)
+{
+    nghttp2_nv nva[] = {
+        NV(":status", "200"),
+        NV("content-type", "application/grpc"),
+        NV("grpc-accept-encoding", "identity"),
+    };
+    nghttp2_data_provider prd = {.source.ptr = call, .read_callback = data_read_cb};
+    call->headers_sent = true;
+    return nghttp2_submit_response(call->conn->session, call->stream_id, nva, CZ_ARRAY_SIZE(nva),
+                                   &prd);
+}
+
+int cz_rpc_call_send(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    conn *c = call->conn;
+    if (call_over(call) || (!c->is_server && call->finished))
+        return cz_error_set(err, ECANCELED, "send on %s: the call is over", call->path);
+    if (msg->descriptor != call->out_desc)
+        return cz_error_set(err, EINVAL, "send on %s: message is a %s, expected %s", call->path,
+                            msg->descriptor->name, call->out_desc->name);
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    if (size > c->opts.max_send_message)
+        return cz_error_set(err, E2BIG,
+                            "send on %s: message of %zu bytes exceeds the limit of %zu bytes",
+                            call->path, size, c->opts.max_send_message);
+    chunk *k = cz_xmalloc(sizeof(*k) + 5 + size);
+    k->next = NULL;
+    k->off = 0;
+    k->len = 5 + size;
+    cz_rpc_frame_header(k->data, (uint32_t)size);
+    protobuf_c_message_pack(msg, k->data + 5);
+    if (call->q_tail)
+        call->q_tail->next = k;
+    else
+        call->q_head = k;
+    call->q_tail = k;
+    call->q_bytes += k->len;
+    if (call->q_bytes >= CZ_RPC_SEND_HIGH_WATER)
+        call->above_high = true;
+    if (c->is_server && !call->headers_sent) {
+        if (submit_response_headers(call) != 0)
+            return cz_error_set(err, EPROTO, "send on %s: cannot submit response", call->path);
+    } else if (call->data_deferred) {
+        call->data_deferred = false;
+        nghttp2_session_resume_data(c->session, call->stream_id);
+    }
+    conn_schedule_flush(c);
+    return 0;
+}
+
+int cz_rpc_call_reply(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    if (cz_rpc_call_send(call, msg, err) < 0)
+        return -1;
+    cz_rpc_call_finish_status(call, CZ_RPC_OK, "");
+    return 0;
+}
+
+size_t cz_rpc_call_pending(const cz_rpc_call *call)
+{
+    return call->q_bytes;
+}
+
+int cz_rpc_call_close_send(cz_rpc_call *call, cz_error *err)
+{
+    conn *c = call->conn;
+    if (c->is_server)
+        return cz_error_set(err, EINVAL, "close_send on %s: only a client half-closes",
+                            call->path);
+    if (call_over(call))
+        return cz_error_set(err, ECANCELED, "close_send on %s: the call is over", call->path);
+    if (call->finished)
+        return 0;
+    call->finished = true;
+    if (call->data_deferred) {
+        call->data_deferred = false;
+        nghttp2_session_resume_data(c->session, call->stream_id);
+    }
+    conn_schedule_flush(c);
+    return 0;
+}
+
+void cz_rpc_call_cancel(cz_rpc_call *call)
+{
+    conn *c = call->conn;
+    if (call->done || c->dead)
+        return;
+    if (c->is_server) {
+        if (!call->finished) {
+            call->finished = true;
+            set_status(call, CZ_RPC_CANCELLED, "cancelled by the server");
+        }
+        nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id,
+                                  NGHTTP2_CANCEL);
+        conn_schedule_flush(c);
+    } else {
+        call_end_local(call, CZ_RPC_CANCELLED, "cancelled by the client");
+    }
+}
+
+void cz_rpc_call_pause(cz_rpc_call *call)
+{
+    call->paused = true;
+}
+
+void cz_rpc_call_resume(cz_rpc_call *call)
+{
+    if (!call->paused)
+        return;
+    call->paused = false;
+    if (!call_over(call))
+        call_pump(call);
+}
+
+void cz_rpc_call_set_data(cz_rpc_call *call, void *data)
+{
+    call->data = data;
+}
+void *cz_rpc_call_data(const cz_rpc_call *call)
+{
+    return call->data;
+}
+void *cz_rpc_call_handler_data(const cz_rpc_call *call)
+{
+    return call->handler_data;
+}
+const char *cz_rpc_call_path(const cz_rpc_call *call)
+{
+    return call->path ? call->path : "";
+}
+int64_t cz_rpc_call_remaining_ms(const cz_rpc_call *call)
+{
+    if (!call->deadline_ns)
+        return -1;
+    uint64_t now = cz_now_ns();
+    return call->deadline_ns > now ? (int64_t)((call->deadline_ns - now) / 1000000) : 0;
+}
+bool cz_rpc_call_is_done(const cz_rpc_call *call)
+{
+    return call_over(call);
+}
+
+/* ------------------------------------------------------------ receiving */
+
+static const cz_rpc_handler unary_adapter;
+
+static void call_deliver(cz_rpc_call *call, ProtobufCMessage *msg)
+{
+    if (call->handler == &unary_adapter) {
+        /* Unary: the handler runs at the half-close, so a second request is an error. */
+        if (call->held_request) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL,
+                                      "more than one request message for a unary method");
+            return;
+        }
+        call->held_request = msg;
+        return;
+    }
+    if (call->take_reply) {
+        if (*call->take_reply)
+            protobuf_c_message_free_unpacked(*call->take_reply, NULL);
+        *call->take_reply = msg;
+        return;
+    }
+    cz_error err = {0};
+    int rc = 0;
+    if (call->handler && call->handler->on_message)
+        rc = call->handler->on_message(call, msg, &err);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (rc < 0)
+        call_end_error(call, &err);
+}
+
+/* Parse and deliver complete messages; consume flow-control window for what was
+ * taken; deliver the half-close once everything before it was delivered. */
+static void call_pump(cz_rpc_call *call)
+{
+    conn *c = call->conn;
+    char msgbuf[256];
+    while (!call->paused && !call_over(call)) {
+        size_t avail = call->rbuf.len - call->rpos;
+        if (avail < 5)
+            break;
+        const uint8_t *p = (const uint8_t *)call->rbuf.data + call->rpos;
+        uint32_t len = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        if (p[0] > 1) {
+            snprintf(msgbuf, sizeof(msgbuf), "invalid message compression flag %u", p[0]);
+            call_end_local(call, CZ_RPC_INTERNAL, msgbuf);
+            break;
+        }
+        if (p[0] == 1) {
+            call_end_local(call, CZ_RPC_UNIMPLEMENTED,
+                           "compressed message received, but only identity encoding is supported");
+            break;
+        }
+        if (len > c->opts.max_recv_message) {
+            snprintf(msgbuf, sizeof(msgbuf),
+                     "received message larger than max (%u vs. %zu)", len,
+                     c->opts.max_recv_message);
+            call_end_local(call, CZ_RPC_RESOURCE_EXHAUSTED, msgbuf);
+            break;
+        }
+        if (avail < 5 + (size_t)len)
+            break;
+        ProtobufCMessage *msg = protobuf_c_message_unpack(call->in_desc, NULL, len, p + 5);
+        call->rpos += 5 + (size_t)len;
+        if (!msg) {
+            snprintf(msgbuf, sizeof(msgbuf), "cannot decode message of %s: invalid %s",
+                     call->path, call->in_desc->name);
+            call_end_local(call, c->is_server ? CZ_RPC_INVALID_ARGUMENT : CZ_RPC_INTERNAL,
+                           msgbuf);
+            break;
+        }
+        call_deliver(call, msg);
+    }
+    if (call->rpos > 0) {
+        size_t rest = call->rbuf.len - call->rpos;
+        memmove(call->rbuf.data, call->rbuf.data + call->rpos, rest);
+        c->buffered -= CZ_MIN(c->buffered, call->rpos);
+        call->rbuf.len = rest;
+        call->rpos = 0;
+    }
+    if (call_over(call)) {
+        /* Nothing more will be delivered: drop what is buffered. */
+        c->buffered -= CZ_MIN(c->buffered, call->rbuf.len);
+        call->rbuf.len = 0;
+    }
+    if (!call->paused && call->unconsumed && !c->dead) {
+        nghttp2_session_consume(c->session, call->stream_id, call->unconsumed);
+        call->unconsumed = 0;
+        conn_schedule_flush(c);
+    }
+    if (!call->paused && !call_over(call) && call->remote_closed && !call->half_close_delivered) {
+        if (call->rbuf.len > 0) {
+            call_end_local(call, CZ_RPC_INTERNAL, "stream ended inside a message");
+            return;
+        }
+        call->half_close_delivered = true;
+        if (c->is_server && call->handler && call->handler->on_half_close) {
+            cz_error err = {0};
+            if (call->handler->on_half_close(call, &err) < 0)
+                call_end_error(call, &err);
+        }
+    }
+}
+
+static int on_data_chunk_recv(nghttp2_session *session, uint8_t flags, int32_t stream_id,
+                              const uint8_t *data, size_t len, void *user_data)
+{
+    conn *c = user_data;
+    cz_rpc_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!call || call_over(call)) {
+        nghttp2_session_consume(session, stream_id, len);
+        return 0;
+    }
+    if (c->buffered + len > conn_buffer_limit(c)) {
+        nghttp2_session_consume(session, stream_id, len);
+        call_end_local(call, CZ_RPC_RESOURCE_EXHAUSTED,
+                       "too much unprocessed data buffered on this connection");
+        return 0;
+    }
+    cz_buf_append(&call->rbuf, data, len);
+    c->buffered += len;
+    call->unconsumed += len;
+    call_pump(call);
+    return 0;
+}
+
+/* ------------------------------------------------------------ headers */
+
+static void deadline_cb(cz_loop *loop, void *data)
+{
+    cz_rpc_call *call = data;
+    call->deadline_timer = 0;
+    if (!call_over(call))
+        call_end_local(call, CZ_RPC_DEADLINE_EXCEEDED, "deadline exceeded");
+}
+
+static void set_deadline(cz_rpc_call *call, uint64_t ns)
+{
+    call->deadline_ns = cz_now_ns() + ns;
+    call->deadline_timer =
+        cz_loop_add_timer(call->conn->loop, (ns + 999999) / 1000000, deadline_cb, call);
+}
+
+static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    conn *c = user_data;
+    if (!c->is_server || frame->hd.type != NGHTTP2_HEADERS ||
+        frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    cz_rpc_call *call = cz_xcalloc(1, sizeof(*call));
+    call->stream_id = frame->hd.stream_id;
+    call_link(c, call);
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
+    return 0;
+}
+
+static void set_str(char **dst, const uint8_t *v, size_t len)
+{
+    free(*dst);
+    *dst = cz_xstrndup((const char *)v, len);
+}
+
+static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *user_data)
+{
+    conn *c = user_data;
+    cz_rpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!call || frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+#define IS(s) (namelen == strlen(s) && memcmp(name, s, namelen) == 0)
+    if (c->is_server) {
+        if (call->headers_done)
+            return 0; /* client trailers carry nothing we use */
+        if (IS(":path"))
+            set_str(&call->path, value, valuelen);
+        else if (IS(":method"))
+            set_str(&call->h_method, value, valuelen);
+        else if (IS("content-type"))
+            set_str(&call->h_ctype, value, valuelen);
+        else if (IS("grpc-timeout"))
+            set_str(&call->h_timeout, value, valuelen);
+    } else {
+        if (IS(":status")) {
+            int s = 0;
+            for (size_t i = 0; i < valuelen && i < 3 && value[i] >= '0' && value[i] <= '9'; i++)
+                s = s * 10 + (value[i] - '0');
+            call->http_status = s;
+        } else if (IS("grpc-status")) {
+            int s = 0;
+            for (size_t i = 0; i < valuelen && i < 4 && value[i] >= '0' && value[i] <= '9'; i++)
+                s = s * 10 + (value[i] - '0');
+            if (!call->local_status) {
+                call->have_grpc_status = true;
+                call->status = s;
+            }
+        } else if (IS("grpc-message")) {
+            if (!call->local_status) {
+                free(call->message);
+                call->message = cz_rpc_percent_decode((const char *)value, valuelen);
+            }
+        }
+    }
+#undef IS
+    return 0;
+}
+
+static method *find_method(cz_rpc_server *s, const char *path)
+{
+    for (method *m = s->methods; m; m = m->next)
+        if (strcmp(m->path, path) == 0)
+            return m;
+    return NULL;
+}
+
+static void server_dispatch(conn *c, cz_rpc_call *call)
+{
+    call->headers_done = true;
+    call->http_status = 200;
+    if (!call->path)
+        call->path = cz_xstrdup("");
+    if (!call->h_method || strcmp(call->h_method, "POST") != 0) {
+        call->http_status = 405;
+        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "gRPC requires the POST method");
+        return;
+    }
+    if (!call->h_ctype || !cz_str_has_prefix(call->h_ctype, "application/grpc")) {
+        call->http_status = 415;
+        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL,
+                                  "content-type must be application/grpc");
+        return;
+    }
+    method *m = find_method(c->server, call->path);
+    if (!m) {
+        char buf[512];
+        snprintf(buf, sizeof(buf), "unknown method %.400s", call->path);
+        cz_rpc_call_finish_status(call, CZ_RPC_UNIMPLEMENTED, buf);
+        return;
+    }
+    call->method = m;
+    call->in_desc = m->desc->input;
+    call->out_desc = m->desc->output;
+    call->handler = m->handler ? m->handler : &unary_adapter;
+    call->handler_data = m->data;
+    if (call->h_timeout) {
+        uint64_t ns;
+        if (cz_rpc_timeout_parse(call->h_timeout, &ns) < 0) {
+            cz_rpc_call_finish_status(call, CZ_RPC_INVALID_ARGUMENT, "invalid grpc-timeout");
+            return;
+        }
+        set_deadline(call, ns);
+    }
+}
+
+static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    conn *c = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    cz_rpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!call)
+        return 0;
+    if (c->is_server && frame->hd.type == NGHTTP2_HEADERS &&
+        frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+        server_dispatch(c, call);
+    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        call->remote_closed = true;
+        call_pump(call);
+    }
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    conn *c = user_data;
+    if (!c->is_server || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    cz_rpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!call)
+        return 0;
+    call->trailers_sent = true;
+    /* The status is out: a client still sending is told to stop. */
+    if (!call->remote_closed)
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                  NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+static int http_to_grpc_status(int http)
+{
+    switch (http) {
+    case 400:
+        return CZ_RPC_INTERNAL;
+    case 401:
+        return CZ_RPC_UNAUTHENTICATED;
+    case 403:
+        return CZ_RPC_PERMISSION_DENIED;
+    case 404:
+        return CZ_RPC_UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+        return CZ_RPC_UNAVAILABLE;
+    default:
+        return CZ_RPC_UNKNOWN;
+    }
+}
+
+static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+                           void *user_data)
+{
+    conn *c = user_data;
+    cz_rpc_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!call)
+        return 0;
+    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    if (c->is_server) {
+        if (call->trailers_sent)
+            call_close(call, call->status, call->message);
+        else
+            call_close(call, CZ_RPC_CANCELLED, "the client cancelled the call");
+        return 0;
+    }
+    char buf[160];
+    if (call->local_status) {
+        call_close(call, call->status, call->message);
+    } else if (call->have_grpc_status) {
+        call_close(call, call->status, call->message);
+    } else if (error_code != NGHTTP2_NO_ERROR) {
+        snprintf(buf, sizeof(buf), "stream reset by the server (HTTP/2 error %u)", error_code);
+        call_close(call, error_code == NGHTTP2_CANCEL ? CZ_RPC_CANCELLED : CZ_RPC_INTERNAL, buf);
+    } else if (call->http_status && call->http_status != 200) {
+        snprintf(buf, sizeof(buf), "HTTP status %d", call->http_status);
+        call_close(call, http_to_grpc_status(call->http_status), buf);
+    } else {
+        call_close(call, CZ_RPC_INTERNAL, "the server ended the call without a grpc-status");
+    }
+    return 0;
+}
+
+static ssize_t read_length_cb(nghttp2_session *session, uint8_t frame_type, int32_t stream_id,
+                              int32_t session_remote_window_size,
+                              int32_t stream_remote_window_size, uint32_t remote_max_frame_size,
+                              void *user_data)
+{
+    ssize_t n = CZ_MIN(session_remote_window_size, stream_remote_window_size);
+    n = CZ_MIN(n, (ssize_t)remote_max_frame_size);
+    return CZ_MAX(n, (ssize_t)1);
+}
+
+/* ------------------------------------------------------------ connection I/O */
+
+static int conn_watch(conn *c, bool out)
+{
+    if (c->watch_out == out)
+        return 0;
+    c->watch_out = out;
+    return cz_loop_mod_fd(c->loop, c->fd, CZ_LOOP_IN | (out ? CZ_LOOP_OUT : 0), NULL);
+}
+
+static void conn_notify_writable(conn *c)
+{
+    for (cz_rpc_call *call = c->calls; call; call = call->next) {
+        if (call->notify_writable && !call_over(call)) {
+            call->notify_writable = false;
+            if (call->handler && call->handler->on_writable)
+                call->handler->on_writable(call);
+        }
+    }
+}
+
+/* Write what nghttp2 has to send, as far as the socket takes it. */
+static void conn_flush(conn *c)
+{
+    if (c->dead)
+        return;
+    for (;;) {
+        while (c->out_off < c->out_len) {
+            ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN) {
+                    conn_watch(c, true);
+                    return;
+                }
+                cz_debug("rpc: write: %s", strerror(errno));
+                conn_fail(c);
+                return;
+            }
+            c->out_off += (size_t)n;
+        }
+        c->out_off = c->out_len = 0;
+        while (c->out_len < OUT_BATCH) {
+            const uint8_t *data;
+            ssize_t n = nghttp2_session_mem_send(c->session, &data);
+            if (n < 0) {
+                cz_debug("rpc: nghttp2 send: %s", nghttp2_strerror((int)n));
+                conn_fail(c);
+                return;
+            }
+            if (n == 0)
+                break;
+            if (c->out_len + (size_t)n > c->out_cap) {
+                c->out_cap = CZ_MAX(c->out_cap * 2, c->out_len + (size_t)n);
+                c->out = cz_xrealloc(c->out, c->out_cap);
+            }
+            memcpy(c->out + c->out_len, data, (size_t)n);
+            c->out_len += (size_t)n;
+        }
+        if (c->out_len == 0)
+            break;
+    }
+    conn_watch(c, false);
+    if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {
+        conn_fail(c);
+        return;
+    }
+    conn_notify_writable(c);
+}
+
+static void flush_timer_cb(cz_loop *loop, void *data)
+{
+    conn *c = data;
+    c->flush_timer = 0;
+    conn_flush(c);
+}
+
+static void conn_schedule_flush(conn *c)
+{
+    if (!c->dead && !c->flush_timer)
+        c->flush_timer = cz_loop_add_timer(c->loop, 0, flush_timer_cb, c);
+}
+
+static void conn_destroy(conn *c)
+{
+    if (c->flush_timer)
+        cz_loop_cancel_timer(c->loop, c->flush_timer);
+    if (c->destroy_timer)
+        cz_loop_cancel_timer(c->loop, c->destroy_timer);
+    c->dead = true;
+    cz_loop_del_fd(c->loop, c->fd);
+    while (c->calls) {
+        cz_rpc_call *call = c->calls;
+        if (c->is_server)
+            call_close(call, CZ_RPC_CANCELLED, "the connection to the client was lost");
+        else
+            call_close(call, call->local_status ? call->status : CZ_RPC_UNAVAILABLE,
+                       call->local_status ? call->message : "the connection to the server was lost");
+    }
+    nghttp2_session_del(c->session);
+    close(c->fd);
+    free(c->out);
+    cz_rpc_server *s = c->server;
+    if (s) {
+        for (conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
+            if (*pp == c) {
+                *pp = c->next;
+                break;
+            }
+        }
+    }
+    if (c->client)
+        c->client->conn = NULL;
+    free(c);
+    if (s && s->on_disconnect)
+        s->on_disconnect(s, s->on_disconnect_data);
+}
+
+static void destroy_timer_cb(cz_loop *loop, void *data)
+{
+    conn *c = data;
+    c->destroy_timer = 0;
+    conn_destroy(c);
+}
+
+/* Mark dead now (no more I/O, API calls fail), destroy from the loop. */
+static void conn_fail(conn *c)
+{
+    if (c->destroy_timer)
+        return;
+    c->dead = true;
+    cz_loop_del_fd(c->loop, c->fd);
+    if (c->flush_timer) {
+        cz_loop_cancel_timer(c->loop, c->flush_timer);
+        c->flush_timer = 0;
+    }
+    c->destroy_timer = cz_loop_add_timer(c->loop, 0, destroy_timer_cb, c);
+}
+
+static void conn_io(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    conn *c = data;
+    if (c->dead)
+        return;
+    if (events & CZ_LOOP_IN) {
+        static uint8_t buf[READ_CHUNK];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n == 0) {
+            conn_fail(c);
+            return;
+        }
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                cz_debug("rpc: read: %s", strerror(errno));
+                conn_fail(c);
+                return;
+            }
+        } else {
+            ssize_t rv = nghttp2_session_mem_recv(c->session, buf, (size_t)n);
+            if (rv < 0) {
+                cz_debug("rpc: nghttp2 receive: %s", nghttp2_strerror((int)rv));
+                /* Send what nghttp2 queued (GOAWAY) before hanging up. */
+                conn_flush(c);
+                conn_fail(c);
+                return;
+            }
+        }
+    }
+    conn_flush(c);
+}
+
+static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *opts,
+                      cz_error *err)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        cz_error_errno(err, errno, "rpc connection: set fd %d non-blocking", fd);
+        close(fd);
+        return NULL;
+    }
+    conn *c = cz_xcalloc(1, sizeof(*c));
+    c->loop = loop;
+    c->fd = fd;
+    c->is_server = is_server;
+    fill_opts(&c->opts, opts);
+
+    nghttp2_session_callbacks *cb;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_data_source_read_length_callback(cb, read_length_cb);
+    nghttp2_option *opt;
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    int rv = is_server ? nghttp2_session_server_new2(&c->session, cb, c, opt)
+                       : nghttp2_session_client_new2(&c->session, cb, c, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cb);
+    if (rv != 0) {
+        free(c);
+        close(fd);
+        cz_error_set(err, ENOMEM, "rpc connection: %s", nghttp2_strerror(rv));
+        return NULL;
+    }
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->opts.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, c->opts.stream_window},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 1u << 20},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 64u << 10},
+    };
+    nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, CZ_ARRAY_SIZE(iv));
+    int32_t conn_window = (int32_t)CZ_MIN((uint64_t)INT32_MAX,
+                                          CZ_MAX((uint64_t)c->opts.stream_window * 16,
+                                                 (uint64_t)16 << 20));
+    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
+    if (cz_loop_add_fd(loop, fd, CZ_LOOP_IN, conn_io, c, err) < 0) {
+        nghttp2_session_del(c->session);
+        free(c);
+        close(fd);
+        return NULL;
+    }
+    conn_schedule_flush(c);
+    return c;
+}
+
+/* ------------------------------------------------------------ server */
+
+/* Unary methods: call_deliver holds the request; the handler runs here. */
+static int unary_on_half_close(cz_rpc_call *call, cz_error *err)
+{
+    if (!call->held_request) {
+        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "no request message for a unary method");
+        return 0;
+    }
+    int rc = call->method->unary(call, call->held_request, call->handler_data, err);
+    protobuf_c_message_free_unpacked(call->held_request, NULL);
+    call->held_request = NULL;
+    if (rc < 0)
+        return -1;
+    if (rc == 0 && !call->finished)
+        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "the handler returned no reply");
+    return 0;
+}
+
+static const cz_rpc_handler unary_adapter = {
+    .on_half_close = unary_on_half_close,
+};
+
+cz_rpc_server *cz_rpc_server_new(cz_loop *loop, const cz_rpc_opts *opts)
+{
+    cz_rpc_server *s = cz_xcalloc(1, sizeof(*s));
+    s->loop = loop;
+    fill_opts(&s->opts, opts);
+    s->listen_fd = -1;
+    return s;
+}
+
+void cz_rpc_server_free(cz_rpc_server *s)
+{
+    if (!s)
+        return;
+    s->on_disconnect = NULL;
+    while (s->conns)
+        conn_destroy(s->conns);
+    if (s->listen_fd >= 0) {
+        cz_loop_del_fd(s->loop, s->listen_fd);
+        close(s->listen_fd);
+    }
+    if (s->listen_path)
+        unlink(s->listen_path);
+    free(s->listen_path);
+    for (method *m = s->methods, *n; m; m = n) {
+        n = m->next;
+        free(m->path);
+        free(m);
+    }
+    free(s);
+}
+
+static int add_method(cz_rpc_server *s, const ProtobufCServiceDescriptor *service,
+                      const char *name, const cz_rpc_handler *handler, cz_rpc_unary_fn unary,
+                      void *data, cz_error *err)
+{
+    const ProtobufCMethodDescriptor *md =
+        protobuf_c_service_descriptor_get_method_by_name(service, name);
+    if (!md)
+        return cz_error_set(err, ENOENT, "register %s/%s: no such method in the service",
+                            service->name, name);
+    char *path = cz_xasprintf("/%s/%s", service->name, name);
+    if (find_method(s, path)) {
+        cz_error_set(err, EEXIST, "register %s: already registered", path);
+        free(path);
+        return -1;
+    }
+    method *m = cz_xcalloc(1, sizeof(*m));
+    m->path = path;
+    m->desc = md;
+    m->handler = handler;
+    m->unary = unary;
+    m->data = data;
+    m->next = s->methods;
+    s->methods = m;
+    return 0;
+}
+
+int cz_rpc_server_add_unary(cz_rpc_server *s, const ProtobufCServiceDescriptor *service,
+                            const char *name, cz_rpc_unary_fn fn, void *data, cz_error *err)
+{
+    return add_method(s, service, name, NULL, fn, data, err);
+}
+
+int cz_rpc_server_add_method(cz_rpc_server *s, const ProtobufCServiceDescriptor *service,
+                             const char *name, const cz_rpc_handler *handler, void *data,
+                             cz_error *err)
+{
+    return add_method(s, service, name, handler, NULL, data, err);
+}
+
+int cz_rpc_server_add_connection(cz_rpc_server *s, int fd, cz_error *err)
+{
+    conn *c = conn_new(s->loop, fd, true, &s->opts, err);
+    if (!c)
+        return -1;
+    c->server = s;
+    c->next = s->conns;
+    s->conns = c;
+    return 0;
+}
+
+static void accept_cb(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    cz_rpc_server *s = data;
+    for (int i = 0; i < 16; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                cz_warn("rpc: accept: %s", strerror(errno));
+            return;
+        }
+        cz_error err = {0};
+        if (cz_rpc_server_add_connection(s, cfd, &err) < 0)
+            cz_warn("rpc: %s", err.msg);
+    }
+}
+
+int cz_rpc_server_listen_unix(cz_rpc_server *s, const char *path, cz_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return cz_error_set(err, ENAMETOOLONG, "listen on %s: path too long for a unix socket",
+                            path);
+    strcpy(sa.sun_path, path);
+    cz_autoclose int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "listen on %s: socket", path);
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return cz_error_errno(err, errno, "listen on %s: bind", path);
+    if (listen(fd, 64) < 0)
+        return cz_error_errno(err, errno, "listen on %s", path);
+    if (cz_loop_add_fd(s->loop, fd, CZ_LOOP_IN, accept_cb, s, err) < 0)
+        return cz_error_wrap(err, "listen on %s", path);
+    if (s->listen_fd >= 0) {
+        cz_loop_del_fd(s->loop, s->listen_fd);
+        close(s->listen_fd);
+    }
+    s->listen_fd = cz_steal_fd(&fd);
+    free(s->listen_path);
+    s->listen_path = cz_xstrdup(path);
+    return 0;
+}
+
+void cz_rpc_server_on_disconnect(cz_rpc_server *s, void (*fn)(cz_rpc_server *, void *),
+                                 void *data)
+{
+    s->on_disconnect = fn;
+    s->on_disconnect_data = data;
+}
+
+size_t cz_rpc_server_connection_count(const cz_rpc_server *s)
+{
+    size_t n = 0;
+    for (const conn *c = s->conns; c; c = c->next)
+        n += !c->dead;
+    return n;
+}
+
+/* ------------------------------------------------------------ client */
+
+cz_rpc_client *cz_rpc_client_new(cz_loop *loop, int fd, const cz_rpc_opts *opts, cz_error *err)
+{
+    conn *c = conn_new(loop, fd, false, opts, err);
+    if (!c)
+        return NULL;
+    cz_rpc_client *cl = cz_xcalloc(1, sizeof(*cl));
+    cl->conn = c;
+    c->client = cl;
+    return cl;
+}
+
+cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *path,
+                                          const cz_rpc_opts *opts, cz_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        cz_error_set(err, ENAMETOOLONG, "connect to %s: path too long for a unix socket", path);
+        return NULL;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        cz_error_errno(err, errno, "connect to %s: socket", path);
+        return NULL;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        cz_error_errno(err, errno, "connect to %s", path);
+        close(fd);
+        return NULL;
+    }
+    return cz_rpc_client_new(loop, fd, opts, err);
+}
+
+void cz_rpc_client_free(cz_rpc_client *cl)
+{
+    if (!cl)
+        return;
+    if (cl->conn)
+        conn_destroy(cl->conn);
+    free(cl);
+}
+
+bool cz_rpc_client_is_connected(const cz_rpc_client *cl)
+{
+    return cl->conn && !cl->conn->dead;
+}
+
+cz_rpc_call *cz_rpc_client_start(cz_rpc_client *cl, const ProtobufCServiceDescriptor *service,
+                                 const char *name, int64_t timeout_ms,
+                                 const cz_rpc_handler *handler, void *data, cz_error *err)
+{
+    conn *c = cl->conn;
+    if (!c || c->dead) {
+        cz_error_set(err, ECONNRESET, "call %s/%s: not connected", service->name, name);
+        return NULL;
+    }
+    const ProtobufCMethodDescriptor *md =
+        protobuf_c_service_descriptor_get_method_by_name(service, name);
+    if (!md) {
+        cz_error_set(err, ENOENT, "call %s/%s: no such method in the service", service->name,
+                     name);
+        return NULL;
+    }
+    cz_rpc_call *call = cz_xcalloc(1, sizeof(*call));
+    call->conn = c;
+    call->path = cz_xasprintf("/%s/%s", service->name, name);
+    call->in_desc = md->output;
+    call->out_desc = md->input;
+    call->handler = handler;
+    call->handler_data = data;
+    char tmo[32] = "";
+    if (timeout_ms > 0)
+        cz_rpc_timeout_format((uint64_t)timeout_ms * 1000000ull, tmo, sizeof(tmo));
+    nghttp2_nv nva[] = {
+        NV(":method", "POST"),
+        NV(":scheme", "http"),
+        NV(":path", call->path),
+        NV(":authority", "localhost"),
+        NV("content-type", "application/grpc"),
+        NV("te", "trailers"),
+        NV("user-agent", "cz-rpc/" CZ_VERSION),
+        NV("grpc-timeout", tmo),
+    };
+    nghttp2_data_provider prd = {.source.ptr = call, .read_callback = data_read_cb};
+    int32_t id = nghttp2_submit_request(c->session, NULL, nva,
+                                        CZ_ARRAY_SIZE(nva) - (tmo[0] ? 0 : 1), &prd, call);
+    if (id < 0) {
+        cz_error_set(err, EAGAIN, "call %s: %s", call->path, nghttp2_strerror(id));
+        free(call->path);
+        free(call);
+        return NULL;
+    }
+    call->stream_id = id;
+    call->headers_sent = true;
+    call_link(c, call);
+    if (timeout_ms > 0)
+        set_deadline(call, (uint64_t)timeout_ms * 1000000ull);
+    conn_schedule_flush(c);
+    return call;
+}
+
+typedef struct unary_state {
+    bool done;
+    int status;
+    char *message;
+} unary_state;
+
+static void unary_client_close(cz_rpc_call *call, int status, const char *message)
+{
+    unary_state *st = call->handler_data;
+    st->done = true;
+    st->status = status;
+    st->message = cz_xstrdup(message);
+}
+
+static const cz_rpc_handler unary_client_handler = {.on_close = unary_client_close};
+
+int cz_rpc_client_unary(cz_rpc_client *cl, const ProtobufCServiceDescriptor *service,
+                        const char *name, const ProtobufCMessage *req, ProtobufCMessage **reply,
+                        int64_t timeout_ms, cz_error *err)
+{
+    *reply = NULL;
+    if (!cl->conn)
+        return cz_error_set(err, ECONNRESET, "%s/%s: not connected", service->name, name);
+    size_t size = protobuf_c_message_get_packed_size(req);
+    if (size > cl->conn->opts.max_send_message)
+        return cz_error_set(err, E2BIG, "%s/%s: request of %zu bytes exceeds the limit of %zu bytes",
+                            service->name, name, size, cl->conn->opts.max_send_message);
+    unary_state st = {0};
+    cz_rpc_call *call = cz_rpc_client_start(cl, service, name, timeout_ms, &unary_client_handler,
+                                            &st, err);
+    if (!call)
+        return -1;
+    ProtobufCMessage *got = NULL;
+    call->take_reply = &got;
+    cz_loop *loop = call->conn->loop;
+    if (cz_rpc_call_send(call, req, err) < 0 || cz_rpc_call_close_send(call, err) < 0) {
+        cz_rpc_call_cancel(call);
+        while (!st.done)
+            if (cz_loop_run_once(loop, 100, NULL) < 0)
+                break;
+        if (got)
+            protobuf_c_message_free_unpacked(got, NULL);
+        free(st.message);
+        return -1;
+    }
+    while (!st.done) {
+        if (cz_loop_run_once(loop, -1, err) < 0) {
+            if (got)
+                protobuf_c_message_free_unpacked(got, NULL);
+            free(st.message);
+            return -1;
+        }
+    }
+    cz_autofree char *msg = st.message;
+    if (st.status == CZ_RPC_OK && !got)
+        st.status = CZ_RPC_INTERNAL, free(msg), msg = cz_xstrdup("no reply message");
+    if (st.status != CZ_RPC_OK) {
+        if (got)
+            protobuf_c_message_free_unpacked(got, NULL);
+        return cz_error_set(err, cz_rpc_errno_from_status(st.status), "%s/%s: %s: %s",
+                            service->name, name, cz_rpc_status_name(st.status), msg);
+    }
+    *reply = got;
+    return 0;
+}

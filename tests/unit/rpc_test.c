@@ -1,0 +1,285 @@
+/* Unit tests of the rpc module: wire helpers (timeouts, percent encoding, status
+ * mapping, framing), the event loop, and a server and client in one process over
+ * a socketpair, using the Agent service descriptors. */
+#include "unit.h"
+
+#include <cz/rpc.h>
+
+#include "agent.pb-c.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+TEST(timeout_parse_valid)
+{
+    uint64_t ns = 0;
+    CHECK_INT(cz_rpc_timeout_parse("100m", &ns), 0);
+    CHECK_INT(ns, 100000000ull);
+    CHECK_INT(cz_rpc_timeout_parse("5S", &ns), 0);
+    CHECK_INT(ns, 5000000000ull);
+    CHECK_INT(cz_rpc_timeout_parse("2M", &ns), 0);
+    CHECK_INT(ns, 120000000000ull);
+    CHECK_INT(cz_rpc_timeout_parse("1H", &ns), 0);
+    CHECK_INT(ns, 3600000000000ull);
+    CHECK_INT(cz_rpc_timeout_parse("7u", &ns), 0);
+    CHECK_INT(ns, 7000ull);
+    CHECK_INT(cz_rpc_timeout_parse("99999999n", &ns), 0);
+    CHECK_INT(ns, 99999999ull);
+    CHECK_INT(cz_rpc_timeout_parse("99999999H", &ns), 0);
+    CHECK(ns == UINT64_MAX); /* saturated */
+}
+
+TEST(timeout_parse_invalid)
+{
+    uint64_t ns = 0;
+    const char *bad[] = {"", "m", "1", "123456789S", "1x", "-1S", "1SS", " 1S", "1 S", "1.5S"};
+    for (size_t i = 0; i < CZ_ARRAY_SIZE(bad); i++)
+        CHECK_MSG(cz_rpc_timeout_parse(bad[i], &ns) < 0, "'%s' accepted", bad[i]);
+}
+
+TEST(timeout_format_round_trip)
+{
+    char buf[32];
+    cz_rpc_timeout_format(100000000ull, buf, sizeof(buf));
+    CHECK_STR(buf, "100000u");
+    cz_rpc_timeout_format(5ull, buf, sizeof(buf));
+    CHECK_STR(buf, "5n");
+    const uint64_t samples[] = {1,          999,       123456789, 1000000001, 86400000000000ull,
+                                7ull << 50, UINT64_MAX};
+    for (size_t i = 0; i < CZ_ARRAY_SIZE(samples); i++) {
+        uint64_t ns = 0;
+        cz_rpc_timeout_format(samples[i], buf, sizeof(buf));
+        CHECK_INT(cz_rpc_timeout_parse(buf, &ns), 0);
+        /* Never shorter; longer by less than a thousandth (one unit of 8 digits). */
+        CHECK_MSG(ns >= samples[i] && ns - samples[i] <= samples[i] / 1000 + 1,
+                  "%llu -> %s -> %llu", (unsigned long long)samples[i], buf,
+                  (unsigned long long)ns);
+    }
+}
+
+TEST(percent_encoding)
+{
+    cz_autofree char *e = cz_rpc_percent_encode("a%b\nc ü~");
+    CHECK_STR(e, "a%25b%0Ac %C3%BC~");
+    cz_autofree char *d = cz_rpc_percent_decode(e, strlen(e));
+    CHECK_STR(d, "a%b\nc ü~");
+    cz_autofree char *bad = cz_rpc_percent_decode("100%zz%4", 8);
+    CHECK_STR(bad, "100%zz%4");
+    cz_autofree char *empty = cz_rpc_percent_encode("");
+    CHECK_STR(empty, "");
+}
+
+TEST(status_mapping)
+{
+    for (int s = 0; s <= CZ_RPC_UNAUTHENTICATED; s++) {
+        if (s == CZ_RPC_OK)
+            continue;
+        CHECK_MSG(cz_rpc_status_from_errno(cz_rpc_errno_from_status(s)) == s, "status %s",
+                  cz_rpc_status_name(s));
+    }
+    CHECK_INT(cz_rpc_status_from_errno(ENOENT), CZ_RPC_NOT_FOUND);
+    CHECK_INT(cz_rpc_status_from_errno(ESRCH), CZ_RPC_NOT_FOUND);
+    CHECK_INT(cz_rpc_status_from_errno(EPERM), CZ_RPC_PERMISSION_DENIED);
+    CHECK_INT(cz_rpc_status_from_errno(ENOSPC), CZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_INT(cz_rpc_status_from_errno(0), CZ_RPC_UNKNOWN);
+    CHECK_INT(cz_rpc_status_from_errno(12345), CZ_RPC_UNKNOWN);
+    CHECK_STR(cz_rpc_status_name(CZ_RPC_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+    CHECK_STR(cz_rpc_status_name(99), "UNKNOWN_STATUS");
+}
+
+TEST(frame_header)
+{
+    uint8_t h[5];
+    cz_rpc_frame_header(h, 0x01020304);
+    CHECK(h[0] == 0 && h[1] == 1 && h[2] == 2 && h[3] == 3 && h[4] == 4);
+}
+
+/* ---- loop ---- */
+
+static int order[8], norder;
+static void rec(cz_loop *loop, void *data)
+{
+    order[norder++] = (int)(intptr_t)data;
+}
+
+TEST(loop_timers_in_order_and_cancel)
+{
+    cz_error err = {0};
+    cz_loop *loop = cz_loop_new(&err);
+    CHECK(loop);
+    norder = 0;
+    cz_loop_add_timer(loop, 30, rec, (void *)3);
+    cz_loop_add_timer(loop, 10, rec, (void *)1);
+    uint64_t id = cz_loop_add_timer(loop, 20, rec, (void *)2);
+    cz_loop_add_timer(loop, 0, rec, (void *)0);
+    cz_loop_cancel_timer(loop, id);
+    for (int i = 0; i < 50 && norder < 3; i++)
+        CHECK_OK(cz_loop_run_once(loop, 100, &err), &err);
+    CHECK_INT(norder, 3);
+    CHECK(order[0] == 0 && order[1] == 1 && order[2] == 3);
+    cz_loop_free(loop);
+}
+
+static int fd_hits;
+static void on_fd(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    char c;
+    fd_hits++;
+    CHECK(read(fd, &c, 1) == 1);
+    cz_loop_del_fd(loop, fd); /* removing oneself inside the callback is allowed */
+}
+
+TEST(loop_fd_and_self_removal)
+{
+    cz_error err = {0};
+    cz_loop *loop = cz_loop_new(&err);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    fd_hits = 0;
+    CHECK_OK(cz_loop_add_fd(loop, p[0], CZ_LOOP_IN, on_fd, NULL, &err), &err);
+    CHECK(write(p[1], "ab", 2) == 2);
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(cz_loop_run_once(loop, 10, &err), &err);
+    CHECK_INT(fd_hits, 1);
+    close(p[0]);
+    close(p[1]);
+    cz_loop_free(loop);
+}
+
+/* ---- server and client in one process ---- */
+
+static const ProtobufCServiceDescriptor *agent = &cz__agent__v1__agent__descriptor;
+
+static int stat_handler(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_error *err)
+{
+    const Cz__Agent__V1__StatRequest *r = (const Cz__Agent__V1__StatRequest *)req;
+    if (strcmp(r->path, "/missing") == 0)
+        return cz_error_set(err, ENOENT, "stat %s: No such file or directory", r->path);
+    Cz__Agent__V1__StatResponse resp = CZ__AGENT__V1__STAT_RESPONSE__INIT;
+    resp.size = strlen(r->path);
+    resp.link_target = r->path;
+    return cz_rpc_call_reply(call, &resp.base, err);
+}
+
+/* Never answers: for deadlines and lost connections. */
+static int wait_handler(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_error *err)
+{
+    return CZ_RPC_LATER;
+}
+
+typedef struct pair {
+    cz_loop *loop;
+    cz_rpc_server *server;
+    cz_rpc_client *client;
+} pair;
+
+static int make_pair(pair *p, const cz_rpc_opts *copts, cz_error *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return cz_error_errno(err, errno, "socketpair");
+    p->loop = cz_loop_new(err);
+    p->server = cz_rpc_server_new(p->loop, NULL);
+    if (cz_rpc_server_add_unary(p->server, agent, "Stat", stat_handler, NULL, err) < 0 ||
+        cz_rpc_server_add_unary(p->server, agent, "Wait", wait_handler, NULL, err) < 0 ||
+        cz_rpc_server_add_connection(p->server, sv[0], err) < 0)
+        return -1;
+    p->client = cz_rpc_client_new(p->loop, sv[1], copts, err);
+    return p->client ? 0 : -1;
+}
+
+static void free_pair(pair *p)
+{
+    cz_rpc_client_free(p->client);
+    cz_rpc_server_free(p->server);
+    cz_loop_free(p->loop);
+}
+
+TEST(inprocess_unary_ok_and_error)
+{
+    cz_error err = {0};
+    pair p = {0};
+    CHECK_OK(make_pair(&p, NULL, &err), &err);
+    Cz__Agent__V1__StatRequest req = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    req.path = (char *)"/etc/hostname";
+    ProtobufCMessage *reply = NULL;
+    CHECK_OK(cz_rpc_client_unary(p.client, agent, "Stat", &req.base, &reply, 5000, &err), &err);
+    Cz__Agent__V1__StatResponse *r = (Cz__Agent__V1__StatResponse *)reply;
+    CHECK_INT(r->size, 13);
+    CHECK_STR(r->link_target, "/etc/hostname");
+    protobuf_c_message_free_unpacked(reply, NULL);
+
+    req.path = (char *)"/missing";
+    CHECK(cz_rpc_client_unary(p.client, agent, "Stat", &req.base, &reply, 5000, &err) < 0);
+    CHECK_INT(err.code, ENOENT);
+    CHECK_STR(err.msg, "cz.agent.v1.Agent/Stat: NOT_FOUND: stat /missing: No such file or "
+                       "directory");
+
+    Cz__Agent__V1__MkdirRequest mk = CZ__AGENT__V1__MKDIR_REQUEST__INIT;
+    CHECK(cz_rpc_client_unary(p.client, agent, "Mkdir", &mk.base, &reply, 5000, &err) < 0);
+    CHECK_INT(cz_rpc_status_from_errno(err.code), CZ_RPC_UNIMPLEMENTED);
+    free_pair(&p);
+}
+
+TEST(inprocess_deadline_and_size_limit)
+{
+    cz_error err = {0};
+    pair p = {0};
+    cz_rpc_opts small = {.max_recv_message = 64, .max_send_message = 64};
+    CHECK_OK(make_pair(&p, &small, &err), &err);
+    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+    w.id = (char *)"p1";
+    ProtobufCMessage *reply = NULL;
+    uint64_t t0 = cz_now_ns();
+    CHECK(cz_rpc_client_unary(p.client, agent, "Wait", &w.base, &reply, 50, &err) < 0);
+    CHECK_INT(cz_rpc_status_from_errno(err.code), CZ_RPC_DEADLINE_EXCEEDED);
+    CHECK((cz_now_ns() - t0) / 1000000 < 2000);
+
+    char path[200];
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    Cz__Agent__V1__StatRequest req = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    req.path = path;
+    CHECK(cz_rpc_client_unary(p.client, agent, "Stat", &req.base, &reply, 5000, &err) < 0);
+    CHECK_INT(err.code, E2BIG); /* our request is over our send limit */
+    path[62] = '\0'; /* a 64-byte request; the reply adds a field: over our receive limit */
+    CHECK(cz_rpc_client_unary(p.client, agent, "Stat", &req.base, &reply, 5000, &err) < 0);
+    CHECK_INT(cz_rpc_status_from_errno(err.code), CZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK(strstr(err.msg, "received message larger than max") != NULL);
+    path[10] = '\0';
+    CHECK_OK(cz_rpc_client_unary(p.client, agent, "Stat", &req.base, &reply, 5000, &err), &err);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    free_pair(&p);
+}
+
+static int closed_status = -1;
+static void note_close(cz_rpc_call *call, int status, const char *message)
+{
+    closed_status = status;
+}
+static const cz_rpc_handler note_handler = {.on_close = note_close};
+
+TEST(inprocess_server_gone_is_unavailable)
+{
+    cz_error err = {0};
+    pair p = {0};
+    CHECK_OK(make_pair(&p, NULL, &err), &err);
+    closed_status = -1;
+    cz_rpc_call *call = cz_rpc_client_start(p.client, agent, "Wait", 0, &note_handler, NULL, &err);
+    CHECK(call);
+    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+    CHECK_OK(cz_rpc_call_send(call, &w.base, &err), &err);
+    CHECK_OK(cz_rpc_call_close_send(call, &err), &err);
+    for (int i = 0; i < 5; i++)
+        CHECK_OK(cz_loop_run_once(p.loop, 10, &err), &err);
+    CHECK_INT(closed_status, -1);
+    cz_rpc_server_free(p.server); /* the server side hangs up */
+    p.server = NULL;
+    for (int i = 0; i < 50 && closed_status < 0; i++)
+        CHECK_OK(cz_loop_run_once(p.loop, 10, &err), &err);
+    CHECK_INT(closed_status, CZ_RPC_UNAVAILABLE);
+    CHECK(!cz_rpc_client_is_connected(p.client));
+    free_pair(&p);
+}
