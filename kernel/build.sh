@@ -55,6 +55,7 @@ publish() {
     mkdir -p "$out"
     local f
     for f in vmlinux "$(basename "${images[0]}")" config; do
+        [ "$entry/$f" -ef "$out/$f" ] && continue # already published
         # A hard link costs nothing; fall back to a copy across filesystems.
         ln -f "$entry/$f" "$out/$f.tmp" 2>/dev/null || cp "$entry/$f" "$out/$f.tmp"
         mv -f "$out/$f.tmp" "$out/$f"
