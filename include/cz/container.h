@@ -83,6 +83,10 @@ CZ_PUBLIC int cz_container_remove(const char *root, const char *id, cz_error *er
 CZ_PUBLIC char *cz_container_dir(const char *root, const char *id);
 CZ_PUBLIC void cz_container_config_free(cz_container_config *c);
 CZ_PUBLIC void cz_container_state_free(cz_container_state *st);
+/* The OCI runtime spec (JSON text, allocated) the container's process gets in
+ * its VM, with its root filesystem at rootfs (a guest path). */
+CZ_PUBLIC char *cz_container_oci_spec(const cz_container_config *c, const char *rootfs,
+                                      cz_error *err);
 /* Is the supervising runtime still alive? (a crashed one leaves RUNNING behind) */
 CZ_PUBLIC bool cz_container_runtime_alive(const cz_container_state *st);
 
