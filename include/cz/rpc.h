@@ -116,6 +116,9 @@ CZ_PUBLIC void cz_rpc_call_finish_status(cz_rpc_call *call, int status, const ch
 /* Server, unary: send msg and finish OK. On failure (e.g. too large) returns -1
  * with err set and the call still open, so the caller can finish it with err. */
 CZ_PUBLIC int cz_rpc_call_reply(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err);
+/* Server, unary: reply with the empty (all defaults) message of the method's
+ * output type, and finish OK: for methods whose response carries nothing. */
+CZ_PUBLIC int cz_rpc_call_reply_empty(cz_rpc_call *call, cz_error *err);
 /* Client: half-close (no more messages from us). */
 CZ_PUBLIC int cz_rpc_call_close_send(cz_rpc_call *call, cz_error *err);
 /* Either side: abort the call (RST_STREAM CANCEL); on_close follows with CANCELLED. */

@@ -402,6 +402,15 @@ int cz_rpc_call_reply(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *
     return 0;
 }
 
+int cz_rpc_call_reply_empty(cz_rpc_call *call, cz_error *err)
+{
+    if (!call->out_desc)
+        return cz_error_set(err, EINVAL, "reply on %s: no method", cz_rpc_call_path(call));
+    cz_autofree ProtobufCMessage *msg = cz_xcalloc(1, call->out_desc->sizeof_message);
+    protobuf_c_message_init(call->out_desc, msg);
+    return cz_rpc_call_reply(call, msg, err);
+}
+
 size_t cz_rpc_call_pending(const cz_rpc_call *call)
 {
     return call->q_bytes;
