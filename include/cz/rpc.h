@@ -116,6 +116,9 @@ CZ_PUBLIC void cz_rpc_call_finish_status(cz_rpc_call *call, int status, const ch
 /* Server, unary: send msg and finish OK. On failure (e.g. too large) returns -1
  * with err set and the call still open, so the caller can finish it with err. */
 CZ_PUBLIC int cz_rpc_call_reply(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err);
+/* Server, unary: reply with the empty (all defaults) message of the method's
+ * output type, and finish OK: for methods whose response carries nothing. */
+CZ_PUBLIC int cz_rpc_call_reply_empty(cz_rpc_call *call, cz_error *err);
 /* Client: half-close (no more messages from us). */
 CZ_PUBLIC int cz_rpc_call_close_send(cz_rpc_call *call, cz_error *err);
 /* Either side: abort the call (RST_STREAM CANCEL); on_close follows with CANCELLED. */
@@ -124,6 +127,12 @@ CZ_PUBLIC void cz_rpc_call_cancel(cz_rpc_call *call);
  * cz_rpc_call_resume: backpressure towards a fast sender. */
 CZ_PUBLIC void cz_rpc_call_pause(cz_rpc_call *call);
 CZ_PUBLIC void cz_rpc_call_resume(cz_rpc_call *call);
+/* Also call fn when the call ends (before the handler's on_close): how an
+ * asynchronous unary handler (CZ_RPC_LATER) learns of a cancelled call and drops
+ * its pointer to it. */
+CZ_PUBLIC void cz_rpc_call_set_close_hook(cz_rpc_call *call,
+                                          void (*fn)(cz_rpc_call *call, int status,
+                                                     const char *message));
 /* Per-call user data. */
 CZ_PUBLIC void cz_rpc_call_set_data(cz_rpc_call *call, void *data);
 CZ_PUBLIC void *cz_rpc_call_data(const cz_rpc_call *call);
@@ -139,9 +148,9 @@ CZ_PUBLIC bool cz_rpc_call_is_done(const cz_rpc_call *call);
 /* ---------------------------------------------------------- options */
 
 typedef struct cz_rpc_opts {
-    size_t max_recv_message;        /* bytes; 0: CZ_RPC_DEFAULT_MAX_MESSAGE */
-    size_t max_send_message;        /* bytes; 0: CZ_RPC_DEFAULT_MAX_MESSAGE */
-    uint32_t stream_window;         /* initial per-stream receive window; 0: 1 MiB */
+    size_t max_recv_message;         /* bytes; 0: CZ_RPC_DEFAULT_MAX_MESSAGE */
+    size_t max_send_message;         /* bytes; 0: CZ_RPC_DEFAULT_MAX_MESSAGE */
+    uint32_t stream_window;          /* initial per-stream receive window; 0: 1 MiB */
     uint32_t max_concurrent_streams; /* streams the peer may open; 0: 1024 */
 } cz_rpc_opts;
 #define CZ_RPC_DEFAULT_MAX_MESSAGE (16u << 20)
@@ -163,9 +172,8 @@ CZ_PUBLIC cz_rpc_server *cz_rpc_server_new(cz_loop *loop, const cz_rpc_opts *opt
 CZ_PUBLIC void cz_rpc_server_free(cz_rpc_server *server);
 /* Register a unary method of a protobuf-c service. */
 CZ_PUBLIC int cz_rpc_server_add_unary(cz_rpc_server *server,
-                                      const ProtobufCServiceDescriptor *service,
-                                      const char *method, cz_rpc_unary_fn fn, void *data,
-                                      cz_error *err);
+                                      const ProtobufCServiceDescriptor *service, const char *method,
+                                      cz_rpc_unary_fn fn, void *data, cz_error *err);
 /* Register any method (client-, server- or bidirectional streaming, or unary
  * handled message by message). The handler struct must outlive the server. */
 CZ_PUBLIC int cz_rpc_server_add_method(cz_rpc_server *server,

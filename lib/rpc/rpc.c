@@ -50,9 +50,9 @@ struct cz_rpc_call {
     const cz_rpc_handler *handler;
     void *handler_data;
     void *data;
-    const ProtobufCMessageDescriptor *in_desc; /* messages we receive */
+    const ProtobufCMessageDescriptor *in_desc;  /* messages we receive */
     const ProtobufCMessageDescriptor *out_desc; /* messages we send */
-    method *method;                            /* server */
+    method *method;                             /* server */
     char *path;
 
     /* receiving */
@@ -72,7 +72,7 @@ struct cz_rpc_call {
     /* status */
     int status;
     char *message;
-    int http_status;     /* server: what we answer; client: what we got */
+    int http_status;       /* server: what we answer; client: what we got */
     bool have_grpc_status; /* client */
     bool local_status;     /* client: status decided locally (deadline, cancel) */
 
@@ -86,6 +86,7 @@ struct cz_rpc_call {
     ProtobufCMessage **take_reply;
     /* unary server method: the request waits for the half-close */
     ProtobufCMessage *held_request;
+    void (*close_hook)(cz_rpc_call *call, int status, const char *message);
 };
 
 struct conn {
@@ -206,6 +207,8 @@ static void call_close(cz_rpc_call *call, int status, const char *message)
         nghttp2_session_consume_connection(call->conn->session, call->unconsumed);
     if (!call->done) {
         call->done = true;
+        if (call->close_hook)
+            call->close_hook(call, status, message ? message : "");
         if (call->handler && call->handler->on_close)
             call->handler->on_close(call, status, message ? message : "");
     }
@@ -399,6 +402,15 @@ int cz_rpc_call_reply(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *
     return 0;
 }
 
+int cz_rpc_call_reply_empty(cz_rpc_call *call, cz_error *err)
+{
+    if (!call->out_desc)
+        return cz_error_set(err, EINVAL, "reply on %s: no method", cz_rpc_call_path(call));
+    cz_autofree ProtobufCMessage *msg = cz_xcalloc(1, call->out_desc->sizeof_message);
+    protobuf_c_message_init(call->out_desc, msg);
+    return cz_rpc_call_reply(call, msg, err);
+}
+
 size_t cz_rpc_call_pending(const cz_rpc_call *call)
 {
     return call->q_bytes;
@@ -408,8 +420,7 @@ int cz_rpc_call_close_send(cz_rpc_call *call, cz_error *err)
 {
     conn *c = call->conn;
     if (c->is_server)
-        return cz_error_set(err, EINVAL, "close_send on %s: only a client half-closes",
-                            call->path);
+        return cz_error_set(err, EINVAL, "close_send on %s: only a client half-closes", call->path);
     if (call_over(call))
         return cz_error_set(err, ECANCELED, "close_send on %s: the call is over", call->path);
     if (call->finished)
@@ -433,8 +444,7 @@ void cz_rpc_call_cancel(cz_rpc_call *call)
             call->finished = true;
             set_status(call, CZ_RPC_CANCELLED, "cancelled by the server");
         }
-        nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id,
-                                  NGHTTP2_CANCEL);
+        nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_CANCEL);
         conn_schedule_flush(c);
     } else {
         call_end_local(call, CZ_RPC_CANCELLED, "cancelled by the client");
@@ -453,6 +463,12 @@ void cz_rpc_call_resume(cz_rpc_call *call)
     call->paused = false;
     if (!call_over(call))
         call_pump(call);
+}
+
+void cz_rpc_call_set_close_hook(cz_rpc_call *call,
+                                void (*fn)(cz_rpc_call *call, int status, const char *message))
+{
+    call->close_hook = fn;
 }
 
 void cz_rpc_call_set_data(cz_rpc_call *call, void *data)
@@ -538,8 +554,7 @@ static void call_pump(cz_rpc_call *call)
             break;
         }
         if (len > c->opts.max_recv_message) {
-            snprintf(msgbuf, sizeof(msgbuf),
-                     "received message larger than max (%u vs. %zu)", len,
+            snprintf(msgbuf, sizeof(msgbuf), "received message larger than max (%u vs. %zu)", len,
                      c->opts.max_recv_message);
             call_end_local(call, CZ_RPC_RESOURCE_EXHAUSTED, msgbuf);
             break;
@@ -549,10 +564,9 @@ static void call_pump(cz_rpc_call *call)
         ProtobufCMessage *msg = protobuf_c_message_unpack(call->in_desc, NULL, len, p + 5);
         call->rpos += 5 + (size_t)len;
         if (!msg) {
-            snprintf(msgbuf, sizeof(msgbuf), "cannot decode message of %s: invalid %s",
-                     call->path, call->in_desc->name);
-            call_end_local(call, c->is_server ? CZ_RPC_INVALID_ARGUMENT : CZ_RPC_INTERNAL,
-                           msgbuf);
+            snprintf(msgbuf, sizeof(msgbuf), "cannot decode message of %s: invalid %s", call->path,
+                     call->in_desc->name);
+            call_end_local(call, c->is_server ? CZ_RPC_INVALID_ARGUMENT : CZ_RPC_INTERNAL, msgbuf);
             break;
         }
         call_deliver(call, msg);
@@ -712,8 +726,7 @@ static void server_dispatch(conn *c, cz_rpc_call *call)
     }
     if (!call->h_ctype || !cz_str_has_prefix(call->h_ctype, "application/grpc")) {
         call->http_status = 415;
-        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL,
-                                  "content-type must be application/grpc");
+        cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "content-type must be application/grpc");
         return;
     }
     method *m = find_method(c->server, call->path);
@@ -828,9 +841,8 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
 }
 
 static ssize_t read_length_cb(nghttp2_session *session, uint8_t frame_type, int32_t stream_id,
-                              int32_t session_remote_window_size,
-                              int32_t stream_remote_window_size, uint32_t remote_max_frame_size,
-                              void *user_data)
+                              int32_t session_remote_window_size, int32_t stream_remote_window_size,
+                              uint32_t remote_max_frame_size, void *user_data)
 {
     ssize_t n = CZ_MIN(session_remote_window_size, stream_remote_window_size);
     n = CZ_MIN(n, (ssize_t)remote_max_frame_size);
@@ -935,7 +947,8 @@ static void conn_destroy(conn *c)
             call_close(call, CZ_RPC_CANCELLED, "the connection to the client was lost");
         else
             call_close(call, call->local_status ? call->status : CZ_RPC_UNAVAILABLE,
-                       call->local_status ? call->message : "the connection to the server was lost");
+                       call->local_status ? call->message
+                                          : "the connection to the server was lost");
     }
     nghttp2_session_del(c->session);
     close(c->fd);
@@ -1009,8 +1022,7 @@ static void conn_io(cz_loop *loop, int fd, uint32_t events, void *data)
     conn_flush(c);
 }
 
-static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *opts,
-                      cz_error *err)
+static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *opts, cz_error *err)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -1053,9 +1065,8 @@ static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 64u << 10},
     };
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, CZ_ARRAY_SIZE(iv));
-    int32_t conn_window = (int32_t)CZ_MIN((uint64_t)INT32_MAX,
-                                          CZ_MAX((uint64_t)c->opts.stream_window * 16,
-                                                 (uint64_t)16 << 20));
+    int32_t conn_window = (int32_t)CZ_MIN(
+        (uint64_t)INT32_MAX, CZ_MAX((uint64_t)c->opts.stream_window * 16, (uint64_t)16 << 20));
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
     if (cz_loop_add_fd(loop, fd, CZ_LOOP_IN, conn_io, c, err) < 0) {
         nghttp2_session_del(c->session);
@@ -1121,9 +1132,9 @@ void cz_rpc_server_free(cz_rpc_server *s)
     free(s);
 }
 
-static int add_method(cz_rpc_server *s, const ProtobufCServiceDescriptor *service,
-                      const char *name, const cz_rpc_handler *handler, cz_rpc_unary_fn unary,
-                      void *data, cz_error *err)
+static int add_method(cz_rpc_server *s, const ProtobufCServiceDescriptor *service, const char *name,
+                      const cz_rpc_handler *handler, cz_rpc_unary_fn unary, void *data,
+                      cz_error *err)
 {
     const ProtobufCMethodDescriptor *md =
         protobuf_c_service_descriptor_get_method_by_name(service, name);
@@ -1214,8 +1225,7 @@ int cz_rpc_server_listen_unix(cz_rpc_server *s, const char *path, cz_error *err)
     return 0;
 }
 
-void cz_rpc_server_on_disconnect(cz_rpc_server *s, void (*fn)(cz_rpc_server *, void *),
-                                 void *data)
+void cz_rpc_server_on_disconnect(cz_rpc_server *s, void (*fn)(cz_rpc_server *, void *), void *data)
 {
     s->on_disconnect = fn;
     s->on_disconnect_data = data;
@@ -1242,8 +1252,8 @@ cz_rpc_client *cz_rpc_client_new(cz_loop *loop, int fd, const cz_rpc_opts *opts,
     return cl;
 }
 
-cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *path,
-                                          const cz_rpc_opts *opts, cz_error *err)
+cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *path, const cz_rpc_opts *opts,
+                                          cz_error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -1290,8 +1300,7 @@ cz_rpc_call *cz_rpc_client_start(cz_rpc_client *cl, const ProtobufCServiceDescri
     const ProtobufCMethodDescriptor *md =
         protobuf_c_service_descriptor_get_method_by_name(service, name);
     if (!md) {
-        cz_error_set(err, ENOENT, "call %s/%s: no such method in the service", service->name,
-                     name);
+        cz_error_set(err, ENOENT, "call %s/%s: no such method in the service", service->name, name);
         return NULL;
     }
     cz_rpc_call *call = cz_xcalloc(1, sizeof(*call));
@@ -1357,11 +1366,12 @@ int cz_rpc_client_unary(cz_rpc_client *cl, const ProtobufCServiceDescriptor *ser
         return cz_error_set(err, ECONNRESET, "%s/%s: not connected", service->name, name);
     size_t size = protobuf_c_message_get_packed_size(req);
     if (size > cl->conn->opts.max_send_message)
-        return cz_error_set(err, E2BIG, "%s/%s: request of %zu bytes exceeds the limit of %zu bytes",
+        return cz_error_set(err, E2BIG,
+                            "%s/%s: request of %zu bytes exceeds the limit of %zu bytes",
                             service->name, name, size, cl->conn->opts.max_send_message);
     unary_state st = {0};
-    cz_rpc_call *call = cz_rpc_client_start(cl, service, name, timeout_ms, &unary_client_handler,
-                                            &st, err);
+    cz_rpc_call *call =
+        cz_rpc_client_start(cl, service, name, timeout_ms, &unary_client_handler, &st, err);
     if (!call)
         return -1;
     ProtobufCMessage *got = NULL;

@@ -126,8 +126,8 @@ int main(int argc, char **argv)
         Msg *r = (Msg *)reply;
         printf("echo %s %lld\n", r->text, (long long)r->number);
     } else if (strcmp(cmd, "sum") == 0) {
-        cz_rpc_call *call = cz_rpc_client_start(client, svc, "Sum", 10000, &stream_handler, &st,
-                                                &err);
+        cz_rpc_call *call =
+            cz_rpc_client_start(client, svc, "Sum", 10000, &stream_handler, &st, &err);
         if (!call)
             return die_status(&err);
         cz_autofree uint8_t *pl = cz_xcalloc(1, (size_t)a2 + 1);
@@ -150,8 +150,8 @@ int main(int argc, char **argv)
         req.count = (int32_t)a1;
         req.size = a2;
         req.delay_ms = (int32_t)a3;
-        cz_rpc_call *call = cz_rpc_client_start(client, svc, "Count", 60000, &stream_handler,
-                                                &st, &err);
+        cz_rpc_call *call =
+            cz_rpc_client_start(client, svc, "Count", 60000, &stream_handler, &st, &err);
         if (!call || cz_rpc_call_send(call, &req.base, &err) < 0 ||
             cz_rpc_call_close_send(call, &err) < 0)
             return die_status(&err);
@@ -159,8 +159,8 @@ int main(int argc, char **argv)
             return rc;
         printf("count %lld messages %lld bytes\n", (long long)st.messages, (long long)st.bytes);
     } else if (strcmp(cmd, "chat") == 0) {
-        cz_rpc_call *call = cz_rpc_client_start(client, svc, "Chat", 10000, &stream_handler,
-                                                &st, &err);
+        cz_rpc_call *call =
+            cz_rpc_client_start(client, svc, "Chat", 10000, &stream_handler, &st, &err);
         if (!call)
             return die_status(&err);
         cz_autofree uint8_t *pl = cz_xcalloc(1, (size_t)a2 + 1);
@@ -223,8 +223,8 @@ int main(int argc, char **argv)
         req.count = (int32_t)(a1 * (1 << 20) / chunk);
         req.size = chunk;
         double t0 = now_s();
-        cz_rpc_call *call = cz_rpc_client_start(client, svc, "Count", 120000, &stream_handler,
-                                                &st, &err);
+        cz_rpc_call *call =
+            cz_rpc_client_start(client, svc, "Count", 120000, &stream_handler, &st, &err);
         if (!call || cz_rpc_call_send(call, &req.base, &err) < 0 ||
             cz_rpc_call_close_send(call, &err) < 0)
             return die_status(&err);

@@ -50,7 +50,8 @@ static int big(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_er
     return cz_rpc_call_reply(call, &reply.base, err);
 }
 
-/* ---- Sleep: an asynchronous unary call that watches for cancellation ---- */
+/* ---- Sleep: an asynchronous unary call (CZ_RPC_LATER) that watches for
+ * cancellation through a close hook ---- */
 
 static void sleep_done(cz_loop *l, void *data)
 {
@@ -63,14 +64,6 @@ static void sleep_done(cz_loop *l, void *data)
         cz_rpc_call_finish(call, &err);
 }
 
-static int sleep_msg(cz_rpc_call *call, const ProtobufCMessage *req, cz_error *err)
-{
-    const Msg *m = (const Msg *)req;
-    uint64_t id = cz_loop_add_timer(loop, (uint64_t)CZ_MAX(m->delay_ms, 0), sleep_done, call);
-    cz_rpc_call_set_data(call, (void *)(uintptr_t)id);
-    return 0;
-}
-
 static void sleep_close(cz_rpc_call *call, int status, const char *message)
 {
     uint64_t id = (uint64_t)(uintptr_t)cz_rpc_call_data(call);
@@ -79,7 +72,14 @@ static void sleep_close(cz_rpc_call *call, int status, const char *message)
     log_close(call, status, message);
 }
 
-static const cz_rpc_handler sleep_handler = {.on_message = sleep_msg, .on_close = sleep_close};
+static int sleep_unary(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_error *err)
+{
+    const Msg *m = (const Msg *)req;
+    uint64_t id = cz_loop_add_timer(loop, (uint64_t)CZ_MAX(m->delay_ms, 0), sleep_done, call);
+    cz_rpc_call_set_data(call, (void *)(uintptr_t)id);
+    cz_rpc_call_set_close_hook(call, sleep_close);
+    return CZ_RPC_LATER;
+}
 
 /* ---- Sum: client streaming ---- */
 
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         cz_rpc_server_add_unary(server, svc, "Echo", echo, NULL, &err) < 0 ||
         cz_rpc_server_add_unary(server, svc, "Fail", fail, NULL, &err) < 0 ||
         cz_rpc_server_add_unary(server, svc, "Big", big, NULL, &err) < 0 ||
-        cz_rpc_server_add_method(server, svc, "Sleep", &sleep_handler, NULL, &err) < 0 ||
+        cz_rpc_server_add_unary(server, svc, "Sleep", sleep_unary, NULL, &err) < 0 ||
         cz_rpc_server_add_method(server, svc, "Sum", &sum_handler, NULL, &err) < 0 ||
         cz_rpc_server_add_method(server, svc, "Count", &count_handler, NULL, &err) < 0 ||
         cz_rpc_server_add_method(server, svc, "Chat", &chat_handler, NULL, &err) < 0 ||

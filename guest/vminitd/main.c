@@ -1,0 +1,214 @@
+/* vminitd: the guest's PID 1. Mounts the basic filesystems, reaps every child,
+ * and serves the agent API on the virtio-serial port named cz.agent (or, for
+ * tests on the host, on a unix socket: --listen unix:PATH). One single-threaded
+ * loop watches the connection, a signalfd and timers. */
+#include "vminitd.h"
+
+#include "base/log.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+vminitd g_vminitd;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vminitd [--listen unix:PATH] [--port DEVICE] [--debug]\n"
+               "  --listen unix:PATH  serve on a unix socket (host tests)\n"
+               "  --port DEVICE       serve on this virtio-serial port device\n"
+               "  default as PID 1: the virtio-serial port named cz.agent\n");
+}
+
+int vminitd_check_path(const char *what, const char *path, cz_error *err)
+{
+    if (!path || path[0] != '/')
+        return cz_error_set(err, EINVAL, "%s: path '%s' is not absolute", what, path ? path : "");
+    if (strlen(path) >= 4096)
+        return cz_error_set(err, ENAMETOOLONG, "%s: path too long", what);
+    return 0;
+}
+
+/* The basic mounts of a Linux system; a mount that is already there is fine. */
+static void mount_basics(void)
+{
+    static const struct {
+        const char *src, *dst, *type;
+        unsigned long flags;
+        const char *data;
+    } m[] = {
+        {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+        {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+        {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+        {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666"},
+        {"shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"},
+        {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
+        {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"},
+        {"cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+        {"binfmt_misc", "/proc/sys/fs/binfmt_misc", "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+         NULL},
+    };
+    for (size_t i = 0; i < CZ_ARRAY_SIZE(m); i++) {
+        mkdir(m[i].dst, 0755);
+        if (mount(m[i].src, m[i].dst, m[i].type, m[i].flags, m[i].data) < 0 && errno != EBUSY)
+            cz_warn("vminitd: mount %s on %s: %s", m[i].type, m[i].dst, strerror(errno));
+    }
+}
+
+/* /dev/vportNpM of the virtio-serial port whose name is cz.agent. */
+static char *find_agent_port(void)
+{
+    DIR *d = opendir("/sys/class/virtio-ports");
+    if (!d)
+        return NULL;
+    char *found = NULL;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        cz_autofree char *p = cz_xasprintf("/sys/class/virtio-ports/%s/name", e->d_name);
+        char name[64] = "";
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, name, sizeof(name) - 1);
+        close(fd);
+        if (n > 0 && name[n - 1] == '\n')
+            n--;
+        if (n == 8 && memcmp(name, "cz.agent", 8) == 0)
+            found = cz_xasprintf("/dev/%s", e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+static void open_port(cz_loop *loop, void *data);
+
+/* The host went away: a new host connection gets a fresh session on a reopened port. */
+static void on_disconnect(cz_rpc_server *server, void *data)
+{
+    if (g_vminitd.port_path)
+        cz_loop_add_timer(g_vminitd.loop, 20, open_port, NULL);
+}
+
+static void open_port(cz_loop *loop, void *data)
+{
+    cz_error err = {0};
+    int fd = open(g_vminitd.port_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        cz_warn("vminitd: open %s: %s", g_vminitd.port_path, strerror(errno));
+        cz_loop_add_timer(loop, 500, open_port, NULL);
+        return;
+    }
+    if (cz_rpc_server_add_connection(g_vminitd.server, fd, &err) < 0) {
+        cz_warn("vminitd: %s", err.msg);
+        cz_loop_add_timer(loop, 500, open_port, NULL);
+    }
+}
+
+static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+            /* The one reaper: nothing else waits for children. */
+            while (waitpid(-1, NULL, WNOHANG) > 0) {
+            }
+        } else if (!g_vminitd.pid1) {
+            cz_loop_stop(loop);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen_path = NULL;
+    const char *port = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+            listen_path = argv[++i];
+            if (!cz_str_has_prefix(listen_path, "unix:")) {
+                fprintf(stderr, "Error: --listen takes unix:PATH, not '%s'\n", listen_path);
+                return 2;
+            }
+            listen_path += 5;
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            port = argv[++i];
+        } else if (strcmp(argv[i], "--debug") == 0) {
+            cz_log_set_level(CZ_LOG_DEBUG);
+        } else if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (getpid() != 1) {
+            /* As PID 1 the kernel passes unknown command-line words: ignore them. */
+            usage(stderr);
+            return 2;
+        }
+    }
+    /* The VM's init: PID 1 and not a host test (which may be PID 1 of a pid namespace,
+     * where mounting over /tmp or powering off is not what anyone wants). */
+    g_vminitd.pid1 = getpid() == 1 && !listen_path;
+    signal(SIGPIPE, SIG_IGN);
+    if (g_vminitd.pid1) {
+        mount_basics();
+        setsid();
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
+    cz_error err = {0};
+    g_vminitd.loop = cz_loop_new(&err);
+    if (!g_vminitd.loop)
+        goto fail;
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        cz_error_errno(&err, errno, "signalfd");
+        goto fail;
+    }
+    if (cz_loop_add_fd(g_vminitd.loop, sfd, CZ_LOOP_IN, on_signal, NULL, &err) < 0)
+        goto fail;
+    g_vminitd.server = cz_rpc_server_new(g_vminitd.loop, NULL);
+    if (vminitd_register_fs(g_vminitd.server, &err) < 0 ||
+        vminitd_register_system(g_vminitd.server, &err) < 0)
+        goto fail;
+    if (listen_path) {
+        if (cz_rpc_server_listen_unix(g_vminitd.server, listen_path, &err) < 0)
+            goto fail;
+        fprintf(stderr, "vminitd: serving on unix:%s\n", listen_path);
+    } else {
+        g_vminitd.port_path = port ? port : find_agent_port();
+        if (!g_vminitd.port_path) {
+            cz_error_set(&err, ENODEV, "no virtio-serial port named cz.agent");
+            goto fail;
+        }
+        cz_rpc_server_on_disconnect(g_vminitd.server, on_disconnect, NULL);
+        open_port(g_vminitd.loop, NULL);
+        fprintf(stderr, "vminitd: serving on %s\n", g_vminitd.port_path);
+    }
+    for (;;) {
+        if (cz_loop_run(g_vminitd.loop, &err) < 0)
+            goto fail;
+        if (!g_vminitd.pid1)
+            break; /* PID 1 never exits: the kernel would panic */
+    }
+    cz_rpc_server_free(g_vminitd.server);
+    return 0;
+
+fail:
+    fprintf(stderr, "vminitd: Error: %s\n", err.msg);
+    if (g_vminitd.pid1)
+        for (;;)
+            pause(); /* keep the VM inspectable rather than panic */
+    return 1;
+}

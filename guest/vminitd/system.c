@@ -1,0 +1,277 @@
+/* System methods of the agent API: SetTime, SetHostname, Sysctl, ConfigureDns,
+ * ConfigureHosts, SetupEmulator, Shutdown. Files under a container root are
+ * written atomically; kernel interfaces (/proc/sys, binfmt_misc) in place. */
+#include "vminitd.h"
+
+#include "base/fs.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* <root>/etc/<name>, root "" meaning "/". */
+static int root_file(const char *what, const char *root, const char *name, char **out,
+                     cz_error *err)
+{
+    if (root[0] && vminitd_check_path(what, root, err) < 0)
+        return -1;
+    *out = cz_xasprintf("%s/etc/%s", strcmp(root, "/") == 0 ? "" : root, name);
+    return 0;
+}
+
+static int write_under_root(const char *what, const char *root, const char *name,
+                            const cz_buf *content, cz_error *err)
+{
+    cz_autofree char *path = NULL;
+    if (root_file(what, root, name, &path, err) < 0)
+        return -1;
+    cz_autofree char *dir = cz_dirname(path);
+    if (cz_mkdir_p(dir, 0755, err) < 0 ||
+        cz_write_file_atomic(path, content->data ? content->data : "", content->len, 0644, err) < 0)
+        return cz_error_wrap(err, "%s", what);
+    return 0;
+}
+
+/* Text fields end up in files whose format is one entry per line. */
+static int check_token(const char *what, const char *s, cz_error *err)
+{
+    if (!s[0] || strpbrk(s, " \t\r\n#"))
+        return cz_error_set(err, EINVAL, "%s: invalid value '%s'", what, s);
+    return 0;
+}
+
+static int do_set_time(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, cz_error *err)
+{
+    const Cz__Agent__V1__SetTimeRequest *r = (const Cz__Agent__V1__SetTimeRequest *)msg;
+    if (r->unix_nanos < 0)
+        return cz_error_set(err, EINVAL, "set time: negative time %lld", (long long)r->unix_nanos);
+    struct timespec ts = {.tv_sec = r->unix_nanos / 1000000000,
+                          .tv_nsec = r->unix_nanos % 1000000000};
+    if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+        return cz_error_errno(err, errno, "set time");
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+static int do_set_hostname(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
+                           cz_error *err)
+{
+    const Cz__Agent__V1__SetHostnameRequest *r = (const Cz__Agent__V1__SetHostnameRequest *)msg;
+    size_t n = strlen(r->hostname);
+    if (n == 0 || n > 64)
+        return cz_error_set(err, EINVAL, "set hostname: '%s' must have 1 to 64 characters",
+                            r->hostname);
+    for (size_t i = 0; i < n; i++) {
+        char c = r->hostname[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.'))
+            return cz_error_set(err, EINVAL, "set hostname: invalid character in '%s'",
+                                r->hostname);
+    }
+    if (sethostname(r->hostname, n) < 0)
+        return cz_error_errno(err, errno, "set hostname %s", r->hostname);
+    if (r->root[0]) {
+        cz_buf b = {0};
+        cz_buf_printf(&b, "%s\n", r->hostname);
+        int rc = write_under_root("set hostname", r->root, "hostname", &b, err);
+        cz_buf_free(&b);
+        if (rc < 0)
+            return -1;
+    }
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+static int do_sysctl(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, cz_error *err)
+{
+    const Cz__Agent__V1__SysctlRequest *r = (const Cz__Agent__V1__SysctlRequest *)msg;
+    for (size_t i = 0; i < r->n_settings; i++) {
+        const char *key = r->settings[i]->key;
+        const char *value = r->settings[i]->value;
+        if (!key[0] || strstr(key, "..") || strchr(key, '/') || key[0] == '.')
+            return cz_error_set(err, EINVAL, "sysctl: invalid key '%s'", key);
+        cz_autofree char *path = cz_xasprintf("/proc/sys/%s", key);
+        for (char *p = path + 10; *p; p++)
+            if (*p == '.')
+                *p = '/';
+        cz_autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return cz_error_errno(err, errno, "sysctl %s", key);
+        if (cz_write_all(fd, value, strlen(value)) < 0)
+            return cz_error_errno(err, errno, "sysctl %s=%s", key, value);
+    }
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+static int do_configure_dns(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
+                            cz_error *err)
+{
+    const Cz__Agent__V1__ConfigureDnsRequest *r = (const Cz__Agent__V1__ConfigureDnsRequest *)msg;
+    cz_buf b = {0};
+    int rc = 0;
+    for (size_t i = 0; i < r->n_nameservers && rc == 0; i++)
+        if ((rc = check_token("configure dns: nameserver", r->nameservers[i], err)) == 0)
+            cz_buf_printf(&b, "nameserver %s\n", r->nameservers[i]);
+    if (r->n_search && rc == 0) {
+        cz_buf_printf(&b, "search");
+        for (size_t i = 0; i < r->n_search && rc == 0; i++)
+            if ((rc = check_token("configure dns: search domain", r->search[i], err)) == 0)
+                cz_buf_printf(&b, " %s", r->search[i]);
+        cz_buf_printf(&b, "\n");
+    }
+    if (r->n_options && rc == 0) {
+        cz_buf_printf(&b, "options");
+        for (size_t i = 0; i < r->n_options && rc == 0; i++)
+            if ((rc = check_token("configure dns: option", r->options[i], err)) == 0)
+                cz_buf_printf(&b, " %s", r->options[i]);
+        cz_buf_printf(&b, "\n");
+    }
+    if (rc == 0)
+        rc = write_under_root("configure dns", r->root, "resolv.conf", &b, err);
+    cz_buf_free(&b);
+    if (rc < 0)
+        return -1;
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+static int do_configure_hosts(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
+                              cz_error *err)
+{
+    const Cz__Agent__V1__ConfigureHostsRequest *r =
+        (const Cz__Agent__V1__ConfigureHostsRequest *)msg;
+    cz_buf b = {0};
+    int rc = 0;
+    for (size_t i = 0; i < r->n_entries && rc == 0; i++) {
+        const Cz__Agent__V1__HostEntry *e = r->entries[i];
+        if (e->n_names == 0) {
+            rc = cz_error_set(err, EINVAL, "configure hosts: %s has no names", e->ip);
+            break;
+        }
+        if ((rc = check_token("configure hosts: address", e->ip, err)) < 0)
+            break;
+        cz_buf_printf(&b, "%s", e->ip);
+        for (size_t k = 0; k < e->n_names && rc == 0; k++)
+            if ((rc = check_token("configure hosts: name", e->names[k], err)) == 0)
+                cz_buf_printf(&b, "\t%s", e->names[k]);
+        cz_buf_printf(&b, "\n");
+    }
+    if (rc == 0)
+        rc = write_under_root("configure hosts", r->root, "hosts", &b, err);
+    cz_buf_free(&b);
+    if (rc < 0)
+        return -1;
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+/* binfmt_misc: ":name:type:offset:magic:mask:interpreter:flags", with the magic
+ * and mask escaped as \xHH so that any byte (even ':') is safe. */
+static int do_setup_emulator(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
+                             cz_error *err)
+{
+    const Cz__Agent__V1__SetupEmulatorRequest *r = (const Cz__Agent__V1__SetupEmulatorRequest *)msg;
+    static const char dir[] = "/proc/sys/fs/binfmt_misc";
+    if (!r->name[0] || strlen(r->name) > 64 || strpbrk(r->name, ":/\n") ||
+        strcmp(r->name, ".") == 0 || strcmp(r->name, "..") == 0)
+        return cz_error_set(err, EINVAL, "setup emulator: invalid name '%s'", r->name);
+    if (vminitd_check_path("setup emulator", r->interpreter, err) < 0 ||
+        strpbrk(r->interpreter, ":\n"))
+        return cz_error_set(err, EINVAL, "setup emulator: invalid interpreter '%s'",
+                            r->interpreter);
+    if (strspn(r->flags, "POCF") != strlen(r->flags))
+        return cz_error_set(err, EINVAL, "setup emulator: invalid flags '%s' (P, O, C, F)",
+                            r->flags);
+    bool by_ext = r->extension[0] != '\0';
+    if (by_ext ? strpbrk(r->extension, ":/\n") != NULL : r->magic.len == 0)
+        return cz_error_set(err, EINVAL, "setup emulator %s: give a magic or an extension",
+                            r->name);
+    if (r->magic.len > 128 || (r->mask.len && r->mask.len != r->magic.len))
+        return cz_error_set(err, EINVAL,
+                            "setup emulator %s: magic of at most 128 bytes, mask of the same "
+                            "length",
+                            r->name);
+    struct stat st;
+    cz_autofree char *reg = cz_xasprintf("%s/register", dir);
+    if (stat(reg, &st) < 0 &&
+        mount("binfmt_misc", dir, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return cz_error_errno(err, errno, "setup emulator %s: mount binfmt_misc on %s", r->name,
+                              dir);
+    cz_autofree char *existing = cz_xasprintf("%s/%s", dir, r->name);
+    if (stat(existing, &st) == 0)
+        return cz_rpc_call_reply_empty(call, err); /* already registered */
+    cz_buf line = {0};
+    if (by_ext) {
+        cz_buf_printf(&line, ":%s:E::%s::%s:%s", r->name, r->extension, r->interpreter, r->flags);
+    } else {
+        cz_buf_printf(&line, ":%s:M:%u:", r->name, r->offset);
+        for (size_t i = 0; i < r->magic.len; i++)
+            cz_buf_printf(&line, "\\x%02x", r->magic.data[i]);
+        cz_buf_printf(&line, ":");
+        for (size_t i = 0; i < r->mask.len; i++)
+            cz_buf_printf(&line, "\\x%02x", r->mask.data[i]);
+        cz_buf_printf(&line, ":%s:%s", r->interpreter, r->flags);
+    }
+    int fd = open(reg, O_WRONLY | O_CLOEXEC);
+    int rc = 0;
+    if (fd < 0)
+        rc = cz_error_errno(err, errno, "setup emulator %s: open %s", r->name, reg);
+    else if (write(fd, line.data, line.len) != (ssize_t)line.len && errno != EEXIST)
+        rc = cz_error_errno(err, errno, "setup emulator %s: register '%s'", r->name, line.data);
+    if (fd >= 0)
+        close(fd);
+    cz_buf_free(&line);
+    if (rc < 0)
+        return -1;
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+/* ---- Shutdown: reply first, then act once the reply is on its way ---- */
+
+static int shutdown_action;
+
+static void shutdown_now(cz_loop *loop, void *data)
+{
+    sync();
+    if (g_vminitd.pid1) {
+        reboot(shutdown_action == CZ__AGENT__V1__SHUTDOWN_REQUEST__ACTION__REBOOT ? RB_AUTOBOOT
+                                                                                  : RB_POWER_OFF);
+        return; /* only reached if reboot failed; keep serving */
+    }
+    cz_loop_stop(loop);
+}
+
+static void shutdown_after_reply(cz_rpc_call *call, int status, const char *message)
+{
+    /* The call closed: its last frame was handed to the socket in this flush. */
+    if (status == CZ_RPC_OK)
+        cz_loop_add_timer(g_vminitd.loop, 20, shutdown_now, NULL);
+}
+
+static int do_shutdown(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, cz_error *err)
+{
+    const Cz__Agent__V1__ShutdownRequest *r = (const Cz__Agent__V1__ShutdownRequest *)msg;
+    shutdown_action = r->action;
+    cz_rpc_call_set_close_hook(call, shutdown_after_reply);
+    return cz_rpc_call_reply_empty(call, err);
+}
+
+int vminitd_register_system(cz_rpc_server *server, cz_error *err)
+{
+    static const struct {
+        const char *name;
+        cz_rpc_unary_fn fn;
+    } methods[] = {
+        {"SetTime", do_set_time},
+        {"SetHostname", do_set_hostname},
+        {"Sysctl", do_sysctl},
+        {"ConfigureDns", do_configure_dns},
+        {"ConfigureHosts", do_configure_hosts},
+        {"SetupEmulator", do_setup_emulator},
+        {"Shutdown", do_shutdown},
+    };
+    for (size_t i = 0; i < CZ_ARRAY_SIZE(methods); i++)
+        if (cz_rpc_server_add_unary(server, AGENT, methods[i].name, methods[i].fn, NULL, err) < 0)
+            return -1;
+    return 0;
+}

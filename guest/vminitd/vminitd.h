@@ -1,0 +1,30 @@
+/* vminitd: PID 1 of every container VM, serving the agent API (proto/agent.proto)
+ * over one HTTP/2 connection. Shared declarations of its parts. */
+#ifndef CZ_VMINITD_H
+#define CZ_VMINITD_H
+
+#include <cz/rpc.h>
+
+#include "agent.pb-c.h"
+
+#include <stdbool.h>
+
+#define AGENT (&cz__agent__v1__agent__descriptor)
+
+typedef struct vminitd {
+    cz_loop *loop;
+    cz_rpc_server *server;
+    bool pid1;             /* the VM's init: mounts the basics, powers off on Shutdown */
+    const char *port_path; /* virtio-serial port device, when serving on one */
+} vminitd;
+
+extern vminitd g_vminitd;
+
+/* Register the filesystem methods (fs.c) and the system methods (system.c). */
+int vminitd_register_fs(cz_rpc_server *server, cz_error *err);
+int vminitd_register_system(cz_rpc_server *server, cz_error *err);
+
+/* A path from the host must be absolute and free of ".." components. */
+int vminitd_check_path(const char *what, const char *path, cz_error *err);
+
+#endif

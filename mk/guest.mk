@@ -1,0 +1,19 @@
+# vminitd, the guest's PID 1: statically linked (no libc or libraries in the
+# initfs), against libcz for the rpc stack. Sanitizer builds link it dynamically
+# (ASan cannot be static) for host tests.
+VMINITD_SRCS := $(wildcard guest/vminitd/*.c)
+VMINITD_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(VMINITD_SRCS))
+VMINITD := $(O)/guest/vminitd
+ifeq ($(SANITIZE),1)
+VMINITD_LDFLAGS := $(LDFLAGS)
+VMINITD_LIBS := $(LDLIBS)
+else
+VMINITD_LDFLAGS := -static -Wl,--gc-sections
+VMINITD_LIBS := -lnghttp2 -lprotobuf-c -lm
+endif
+
+ALL_TARGETS += $(VMINITD)
+
+$(VMINITD): $(VMINITD_OBJS) $(LIBCZ)
+	@mkdir -p $(dir $@)
+	$(CC) $(VMINITD_LDFLAGS) -o $@ $(VMINITD_OBJS) $(LIBCZ) $(VMINITD_LIBS)

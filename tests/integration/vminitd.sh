@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# vminitd as an ordinary process on the host, in fresh user, mount, UTS, network,
+# IPC and pid namespaces (so nothing it does reaches the host), serving the agent
+# API on a unix socket, driven by python grpcio generated from proto/agent.proto.
+. "$CZ_SRC/tests/lib.sh"
+PY=/usr/bin/python3
+VMINITD=$CZ_BUILD/guest/vminitd
+mkdir -p "$T/py" "$T/scratch"
+$PY -m grpc_tools.protoc -I"$CZ_SRC/proto" --python_out="$T/py" --grpc_python_out="$T/py" \
+    agent.proto || { fail "generate python code"; exit 1; }
+export PYTHONPATH=$T/py
+
+check "vminitd is a static executable" sh -c "file '$VMINITD' | grep -q 'statically linked'"
+echo "vminitd size: $(stat -c %s "$VMINITD") bytes"
+
+SOCK=$T/agent.sock
+start=$(date +%s%N)
+unshare --user --map-root-user --mount --uts --net --ipc --pid --fork --kill-child \
+    "$VMINITD" --listen "unix:$SOCK" 2>"$T/vminitd.log" &
+UPID=$!
+on_exit "kill -9 $UPID; wait $UPID"
+for i in $(seq 1 200); do [ -S "$SOCK" ] && break; kill -0 $UPID 2>/dev/null || break; sleep 0.01; done
+echo "vminitd serving after $(( ($(date +%s%N) - start) / 1000000 )) ms (including unshare)"
+if [ ! -S "$SOCK" ]; then
+    fail "vminitd did not start: $(cat "$T/vminitd.log")"
+    exit 1
+fi
+
+$PY "$CZ_SRC/tests/integration/vminitd_agent.py" "$SOCK" "$T/scratch"
+
+# After Shutdown (the last call of the suite) vminitd exits by itself, status 0.
+for i in $(seq 1 100); do kill -0 $UPID 2>/dev/null || break; sleep 0.05; done
+if kill -0 $UPID 2>/dev/null; then
+    fail "vminitd still running after Shutdown"
+else
+    wait $UPID
+    check "vminitd exited with status 0 after Shutdown" test $? -eq 0
+fi
+check "no vminitd error on stderr" sh -c "! grep -q Error '$T/vminitd.log'"
+
+expect_fail "bad --listen argument" "takes unix:PATH" "$VMINITD" --listen tcp:1
+finish
