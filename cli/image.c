@@ -3,10 +3,12 @@
 #include "cli.h"
 #include "base/util.h"
 
+#include <cz/container.h>
 #include <cz/image.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,35 @@ static void store_closep(cz_store **s)
 static int unknown_option(cz_error *err, const char *cmd, char **argv)
 {
     return cli_usage_error(err, "image %s: unknown option '%s'", cmd, argv[optind - 1]);
+}
+
+/* Errors about one of several arguments are printed as they happen and the
+ * command fails at the end; with a single argument its error is the result. */
+struct item_errors {
+    int count, total;
+    cz_error last;
+};
+
+static void item_error(struct item_errors *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void item_error(struct item_errors *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->last.msg, sizeof(e->last.msg), fmt, ap);
+    va_end(ap);
+    e->count++;
+    if (e->total > 1)
+        fprintf(stderr, "Error: %s\n", e->last.msg);
+}
+
+static int item_result(struct item_errors *e, const char *what, cz_error *err)
+{
+    if (!e->count)
+        return 0;
+    if (e->total == 1)
+        return cz_error_set(err, e->last.code, "%s", e->last.msg);
+    return cz_error_set(err, e->last.code, "%d of %d %s failed", e->count, e->total, what);
 }
 
 /* --- ls ----------------------------------------------------------- */
@@ -46,7 +77,7 @@ static char *created_ago(const char *rfc3339)
 static void split_name(const char *name, char **repo, char **tag)
 {
     cz_reference r;
-    if (cz_reference_parse(name, &r, NULL) < 0 || cz_str_has_prefix(name, "sha256:")) {
+    if (cz_str_has_prefix(name, "sha256:") || cz_reference_parse(name, &r, NULL) < 0) {
         *repo = cz_xstrdup("<none>");
         *tag = cz_xstrdup("<none>");
         return;
@@ -206,13 +237,12 @@ static int image_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
         return -1;
     }
     json_t *arr = json_array();
-    int failures = 0;
+    struct item_errors ie = {.total = argc - optind};
     for (int i = optind; i < argc; i++) {
         cz_image img;
         cz_error ierr = {0};
         if (cz_image_resolve(s, argv[i], platform ? &plat : NULL, &img, &ierr) < 0) {
-            fprintf(stderr, "Error: %s\n", ierr.msg);
-            failures++;
+            item_error(&ie, "%s", ierr.msg);
             continue;
         }
         json_t *o = json_object();
@@ -247,9 +277,7 @@ static int image_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
     printf("%s\n", text);
     free(text);
     json_decref(arr);
-    if (failures)
-        return cz_error_set(err, ENOENT, "%d of %d images not inspected", failures, argc - optind);
-    return 0;
+    return item_result(&ie, "images", err);
 }
 
 /* --- tag ---------------------------------------------------------- */
@@ -270,10 +298,18 @@ static int image_tag(struct cli *cli, int argc, char **argv, cz_error *err)
     cz_reference r;
     if (cz_reference_parse(argv[optind + 1], &r, err) < 0)
         return -1;
+    if (r.digest) {
+        cz_reference_free(&r);
+        return cz_error_set(err, EINVAL, "refusing to create a tag with a digest reference '%s'",
+                            argv[optind + 1]);
+    }
     cz_autofree char *target = cz_reference_string(&r);
     cz_reference_free(&r);
     autostore cz_store *s = NULL;
     if (cli_open_store(cli, &s, err) < 0)
+        return -1;
+    /* Hold off garbage collection between resolving and naming. */
+    if (cz_store_lock_shared(s, err) < 0)
         return -1;
     cz_image_record rec;
     cz_image img;
@@ -285,6 +321,7 @@ static int image_tag(struct cli *cli, int argc, char **argv, cz_error *err)
         return -1;
     }
     int rc = cz_store_set_image(s, target, &rec.target, err);
+    cz_store_unlock_shared(s);
     free(rec.name);
     cz_descriptor_free(&rec.target);
     return rc;
@@ -297,6 +334,41 @@ static void print_reclaimed(uint64_t bytes)
     char size[32];
     cz_format_size(bytes, size, sizeof(size));
     printf("Total reclaimed space: %s\n", size);
+}
+
+/* The name of a container created from this image (a manifest, or one of an
+ * index's manifests), or NULL. Allocated. */
+static char *container_using(struct cli *cli, cz_store *s, const cz_descriptor *target)
+{
+    char **ids = cz_container_list(cli->root, NULL);
+    if (!ids || !ids[0]) {
+        cz_strv_free(ids);
+        return NULL;
+    }
+    cz_index ix = {0};
+    if (cz_media_is_index(target->media_type)) {
+        char *data;
+        size_t len;
+        if (cz_store_read_blob(s, target->digest, CZ_MANIFEST_MAX, &data, &len, NULL) == 0) {
+            cz_index_parse(data, len, &ix, NULL);
+            free(data);
+        }
+    }
+    char *user = NULL;
+    for (char **p = ids; *p && !user; p++) {
+        cz_container_config c;
+        if (cz_container_load(cli->root, *p, &c, NULL, NULL) < 0)
+            continue;
+        bool uses = c.image_digest && !strcmp(c.image_digest, target->digest);
+        for (size_t i = 0; i < ix.n_manifests && !uses; i++)
+            uses = c.image_digest && !strcmp(c.image_digest, ix.manifests[i].digest);
+        if (uses)
+            user = cz_xstrdup(c.name);
+        cz_container_config_free(&c);
+    }
+    cz_index_free(&ix);
+    cz_strv_free(ids);
+    return user;
 }
 
 static int image_rm(struct cli *cli, int argc, char **argv, cz_error *err)
@@ -322,33 +394,48 @@ static int image_rm(struct cli *cli, int argc, char **argv, cz_error *err)
     autostore cz_store *s = NULL;
     if (cli_open_store(cli, &s, err) < 0)
         return -1;
-    int failures = 0;
+    struct item_errors ie = {.total = argc - optind};
     for (int i = optind; i < argc; i++) {
         cz_image_record *v;
         size_t n;
         if (cz_store_list_images(s, &v, &n, err) < 0)
             return -1;
-        /* By name first; an ID removes every name of that image. */
+        /* By name first; an ID names every name of that image. */
         cz_image_record rec;
         cz_error ierr = {0};
         bool by_name = cz_store_get_image(s, argv[i], &rec, &ierr) == 0;
-        if (!by_name) {
-            if (cz_image_lookup(s, argv[i], &rec, &ierr) < 0) {
-                cz_image_records_free(v, n);
-                if (!force || ierr.code != ENOENT) {
-                    fprintf(stderr, "Error: %s\n", ierr.msg);
-                    failures++;
-                }
-                continue;
-            }
+        if (!by_name && cz_image_lookup(s, argv[i], &rec, &ierr) < 0) {
+            cz_image_records_free(v, n);
+            if (!force || ierr.code != ENOENT)
+                item_error(&ie, "%s", ierr.msg);
+            continue;
+        }
+        size_t names = 0;
+        for (size_t k = 0; k < n; k++)
+            names += !strcmp(v[k].target.digest, rec.target.digest);
+        cz_autofree char *user = container_using(cli, s, &rec.target);
+        bool refuse = false;
+        if (!force && !by_name && names > 1) {
+            item_error(&ie, "cannot remove image %s: it has %zu names; remove them by name, or use -f",
+                       argv[i], names);
+            refuse = true;
+        } else if (!force && user && (!by_name || names == 1)) {
+            item_error(&ie, "cannot remove image %s: container %s uses it; remove the container first, or use -f",
+                       argv[i], user);
+            refuse = true;
+        }
+        if (refuse) {
+            cz_image_records_free(v, n);
+            free(rec.name);
+            cz_descriptor_free(&rec.target);
+            continue;
         }
         for (size_t k = 0; k < n; k++) {
             if (by_name ? strcmp(v[k].name, rec.name) != 0
                         : strcmp(v[k].target.digest, rec.target.digest) != 0)
                 continue;
             if (cz_store_remove_image(s, v[k].name, &ierr) < 0) {
-                fprintf(stderr, "Error: %s\n", ierr.msg);
-                failures++;
+                item_error(&ie, "%s", ierr.msg);
                 continue;
             }
             cz_autofree char *repo = NULL, *tag = NULL;
@@ -363,7 +450,7 @@ static int image_rm(struct cli *cli, int argc, char **argv, cz_error *err)
             return -1;
         for (size_t k = 0; k < n; k++)
             still |= !strcmp(v[k].target.digest, rec.target.digest);
-        if (!still)
+        if (!still && !user)
             printf("Deleted: %s\n", rec.target.digest);
         cz_image_records_free(v, n);
         free(rec.name);
@@ -372,9 +459,7 @@ static int image_rm(struct cli *cli, int argc, char **argv, cz_error *err)
     uint64_t bytes;
     if (cz_store_gc(s, &bytes, NULL, err) < 0)
         return -1;
-    if (failures)
-        return cz_error_set(err, ENOENT, "%d of %d images not removed", failures, argc - optind);
-    return 0;
+    return item_result(&ie, "removals", err);
 }
 
 static int image_prune(struct cli *cli, int argc, char **argv, cz_error *err)
@@ -410,6 +495,9 @@ static int image_prune(struct cli *cli, int argc, char **argv, cz_error *err)
     for (size_t i = 0; i < n; i++) {
         bool unnamed = cz_str_has_prefix(v[i].name, "sha256:");
         if (!all && !unnamed)
+            continue;
+        cz_autofree char *user = container_using(cli, s, &v[i].target);
+        if (user)
             continue;
         if (cz_store_remove_image(s, v[i].name, err) < 0) {
             cz_image_records_free(v, n);

@@ -99,6 +99,36 @@ static int mark_roots(cz_store *st, struct digest_set *live, cz_error *err)
     return 0;
 }
 
+/* Containers pin the manifest they were created from (ROOT/containers/<id>/
+ * config.json, "imageDigest"): its content stays while the container exists,
+ * even if every name of the image was removed. */
+static void mark_container_roots(cz_store *st, struct digest_set *live)
+{
+    cz_autofree char *dir = cz_xasprintf("%s/containers", cz_store_root(st));
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char mt[] = CZ_MEDIA_OCI_MANIFEST;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        cz_autofree char *path = cz_xasprintf("%s/%s/config.json", dir, de->d_name);
+        cz_autofree char *data = NULL;
+        size_t len;
+        if (cz_read_file(path, 1 << 20, &data, &len, NULL) < 0)
+            continue;
+        json_t *j = json_loadb(data, len, 0, NULL);
+        const char *digest = json_string_value(json_object_get(j, "imageDigest"));
+        if (digest && cz_digest_validate(digest, NULL) == 0) {
+            cz_descriptor desc = {.media_type = mt, .digest = (char *)digest, .size = -1};
+            mark(st, live, &desc, 0);
+        }
+        json_decref(j);
+    }
+    closedir(d);
+}
+
 static void sweep_dir(const char *dir, const char *suffix, const struct digest_set *live,
                       uint64_t *bytes, int *count)
 {
@@ -147,10 +177,26 @@ int cz_store_gc(cz_store *st, uint64_t *freed_bytes, int *freed_blobs, cz_error 
         set_free(&live);
         return cz_error_wrap(err, "garbage-collect the image store");
     }
+    mark_container_roots(st, &live);
     cz_autofree char *blobs = cz_xasprintf("%s/blobs/sha256", cz_store_layout_path(st));
     sweep_dir(blobs, NULL, &live, freed_bytes, freed_blobs);
     cz_autofree char *snaps = cz_xasprintf("%s/snapshots", cz_store_root(st));
     sweep_dir(snaps, ".ext4", &live, freed_bytes, NULL);
+    /* A crash during an index.json update leaves its temp file in the layout. */
+    cz_autofree char *index_lock = cz_xasprintf("%s/locks/index.lock", cz_store_root(st));
+    int ilock = cz_lock_path(index_lock, 0, NULL); /* no writer is mid-rename meanwhile */
+    DIR *ld = ilock >= 0 ? opendir(cz_store_layout_path(st)) : NULL;
+    if (ld) {
+        struct dirent *de;
+        while ((de = readdir(ld)))
+            if (cz_str_has_prefix(de->d_name, "index.json.tmp-")) {
+                cz_autofree char *p = cz_xasprintf("%s/%s", cz_store_layout_path(st), de->d_name);
+                unlink(p);
+            }
+        closedir(ld);
+    }
+    if (ilock >= 0)
+        close(ilock);
     /* Nobody ingests while we hold the exclusive lock: leftovers are abandoned. */
     cz_autofree char *ingest = cz_xasprintf("%s/tmp/ingest", cz_store_root(st));
     DIR *d = opendir(ingest);

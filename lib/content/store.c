@@ -439,6 +439,9 @@ int cz_store_set_image(cz_store *s, const char *name, const cz_descriptor *targe
     cz_autoclose int lock = lock_index(s, err);
     if (lock < 0)
         return -1;
+    if (!cz_store_has_blob(s, target->digest, target->size))
+        return cz_error_set(err, ENOENT, "name image %s: %s is not in the store", name,
+                            target->digest);
     json_t *j = load_index(s, err);
     if (!j)
         return -1;

@@ -177,8 +177,9 @@ int cz_image_save(cz_store *s, const char *const *refs, size_t n, const char *pa
             goto out;
         json_t *dentry = json_object();
         json_t *tags = json_array();
+        bool unnamed = cz_str_has_prefix(rec.name, "sha256:");
         cz_reference r;
-        if (cz_reference_parse(rec.name, &r, NULL) == 0) {
+        if (!unnamed && cz_reference_parse(rec.name, &r, NULL) == 0) {
             cz_autofree char *fam = cz_reference_familiar(&r);
             json_array_append_new(tags, json_string(fam));
             cz_reference_free(&r);
@@ -195,7 +196,22 @@ int cz_image_save(cz_store *s, const char *const *refs, size_t n, const char *pa
             if (cr == 0)
                 cr = cz_index_parse(data, len, &ix, err);
             if (cr == 0) {
-                int host_pick = cz_index_select(&ix, &host, NULL);
+                /* manifest.json names one platform: the host's if present, else the first */
+                cz_index present = {.manifests = cz_xcalloc(ix.n_manifests + 1,
+                                                            sizeof(cz_descriptor))};
+                int first_present = -1;
+                int map[4096];
+                for (size_t k = 0; k < ix.n_manifests && present.n_manifests < 4096; k++) {
+                    if (!cz_store_has_blob(s, ix.manifests[k].digest, ix.manifests[k].size))
+                        continue;
+                    if (first_present < 0)
+                        first_present = (int)k;
+                    map[present.n_manifests] = (int)k;
+                    present.manifests[present.n_manifests++] = ix.manifests[k];
+                }
+                int pick = cz_index_select(&present, &host, NULL);
+                int host_pick = pick >= 0 ? map[pick] : first_present;
+                free(present.manifests);
                 for (size_t k = 0; k < ix.n_manifests && cr == 0; k++) {
                     if (!cz_store_has_blob(s, ix.manifests[k].digest, ix.manifests[k].size))
                         continue; /* a platform that was never pulled */
@@ -214,7 +230,7 @@ int cz_image_save(cz_store *s, const char *const *refs, size_t n, const char *pa
             cz_descriptor d;
             cz_descriptor_copy(&d, &rec.target);
             free(d.ref_name);
-            d.ref_name = cz_xstrdup(rec.name);
+            d.ref_name = unnamed ? NULL : cz_xstrdup(rec.name);
             json_array_append_new(entries, cz_descriptor_to_json(&d));
             cz_descriptor_free(&d);
         }
@@ -231,7 +247,7 @@ int cz_image_save(cz_store *s, const char *const *refs, size_t n, const char *pa
     }
 
     if (!strcmp(path, "-")) {
-        fd = dup(STDOUT_FILENO);
+        fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
     } else {
         fd = cz_mktemp_beside(path, &tmp, err);
         if (fd < 0)
@@ -345,7 +361,9 @@ static const struct loaded_file *find_file(const struct load_state *st, const ch
             return NULL;
         /* legacy links are relative to the link's directory */
         cz_autofree char *dir = cz_dirname(st->files[i].path);
-        cz_autofree char *target = cz_xasprintf("%s/%s", dir, st->files[i].link);
+        const char *link = st->files[i].link;
+        cz_autofree char *target = link[0] == '/' ? cz_xstrdup(link) /* hard link: from the root */
+                                                  : cz_xasprintf("%s/%s", dir, link);
         /* collapse "a/../b" */
         char *dd;
         while ((dd = strstr(target, "/../"))) {
@@ -424,6 +442,13 @@ static char *normalize_name(const char *name)
     return s;
 }
 
+static char *usable_name(const char *name)
+{
+    if (!name || cz_str_has_prefix(name, "sha256:"))
+        return NULL;
+    return normalize_name(name);
+}
+
 static int load_oci_index(cz_store *s, struct load_state *st,
                           void (*loaded)(const char *, const char *, void *), void *arg,
                           cz_error *err)
@@ -431,43 +456,49 @@ static int load_oci_index(cz_store *s, struct load_state *st,
     json_t *j = cz_json_parse(st->index_json, st->index_len, "index.json", err);
     if (!j)
         return -1;
+    json_t *entries = json_object_get(j, "manifests");
+    size_t n = json_array_size(entries);
+    if (n > 65536) {
+        json_decref(j);
+        return cz_error_set(err, EFBIG, "index.json has too many entries (%zu)", n);
+    }
+    cz_descriptor *ds = cz_xcalloc(n + 1, sizeof(cz_descriptor));
+    char **names = cz_xcalloc(n + 1, sizeof(char *));
     int rc = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(j, "manifests"), i, e)
-    {
-        cz_descriptor d;
-        if (cz_descriptor_from_json(e, &d, "index.json entry", err) < 0) {
-            rc = -1;
-            break;
-        }
-        if (check_complete(s, &d, 0, err) < 0) {
-            cz_descriptor_free(&d);
+    /* Everything is checked before anything is named: a lying archive names nothing. */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *e = json_array_get(entries, i);
+        if (cz_descriptor_from_json(e, &ds[i], "index.json entry", err) < 0 ||
+            check_complete(s, &ds[i], 0, err) < 0) {
             rc = -1;
             break;
         }
         json_t *ann = json_object_get(e, "annotations");
         const char *cname = json_string_value(json_object_get(ann, CZ_ANNOTATION_CONTAINERD_NAME));
         const char *rname = json_string_value(json_object_get(ann, CZ_ANNOTATION_REF_NAME));
-        cz_autofree char *name = normalize_name(cname);
+        names[i] = usable_name(cname);
         /* A bare tag ("latest") as ref.name names nothing by itself. */
-        if (!name && rname && (strchr(rname, '/') || strchr(rname, '@') || strchr(rname, ':')))
-            name = normalize_name(rname);
-        if (!name)
-            name = cz_xstrdup(d.digest); /* unnamed: kept by digest */
-        cz_platform *keep = d.platform;
-        d.platform = NULL;
-        if (keep) {
-            cz_platform_free(keep);
-            free(keep);
+        if (!names[i] && rname && (strchr(rname, '/') || strchr(rname, '@') || strchr(rname, ':')))
+            names[i] = usable_name(rname);
+        if (!names[i])
+            names[i] = cz_xstrdup(ds[i].digest); /* unnamed: kept by digest */
+        if (ds[i].platform) {
+            cz_platform_free(ds[i].platform);
+            free(ds[i].platform);
+            ds[i].platform = NULL;
         }
-        rc = cz_store_set_image(s, name, &d, err);
-        if (rc == 0 && loaded)
-            loaded(name, d.digest, arg);
-        cz_descriptor_free(&d);
-        if (rc < 0)
-            break;
     }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = cz_store_set_image(s, names[i], &ds[i], err);
+        if (rc == 0 && loaded)
+            loaded(names[i], ds[i].digest, arg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cz_descriptor_free(&ds[i]);
+        free(names[i]);
+    }
+    free(ds);
+    free(names);
     json_decref(j);
     return rc;
 }
@@ -526,7 +557,7 @@ static int load_docker_manifest(cz_store *s, struct load_state *st,
         size_t named = 0;
         json_array_foreach(tags, k, l)
         {
-            cz_autofree char *name = normalize_name(json_string_value(l));
+            cz_autofree char *name = usable_name(json_string_value(l));
             if (!name)
                 continue;
             if ((rc = cz_store_set_image(s, name, &d, err)) < 0)
@@ -588,6 +619,17 @@ int cz_image_load(cz_store *s, const char *path,
         }
         const char *name = normalize_path(raw);
         int type = archive_entry_filetype(e);
+        const char *hardlink = archive_entry_hardlink(e);
+        if (hardlink) {
+            if (st.n == st.cap) {
+                st.cap = st.cap ? st.cap * 2 : 32;
+                st.files = cz_xrealloc(st.files, st.cap * sizeof(*st.files));
+            }
+            /* a link target "/x" relative to the link's own directory resolves to x */
+            st.files[st.n++] = (struct loaded_file){
+                cz_xstrdup(name), NULL, 0, cz_xasprintf("/%s", normalize_path(hardlink))};
+            continue;
+        }
         if (type == AE_IFLNK) {
             if (!archive_entry_symlink(e))
                 continue;

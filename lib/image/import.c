@@ -106,8 +106,7 @@ static int write_entries(struct archive *in, bool from_disk, const char *root,
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            rc = cz_error_set(err, EIO, "read %s: %s", root ? root : "tarball",
-                              archive_error_string(in));
+            rc = cz_error_set(err, EIO, "read: %s", archive_error_string(in));
             break;
         }
         if (from_disk)
@@ -119,6 +118,11 @@ static int write_entries(struct archive *in, bool from_disk, const char *root,
         if (archive_entry_filetype(entry) == AE_IFSOCK) {
             cz_debug("import: skipping socket %s", rel);
             continue;
+        }
+        if (!strcmp(rel, "..") || cz_str_has_prefix(rel, "../") || strstr(rel, "/../") ||
+            cz_str_has_suffix(rel, "/..")) {
+            rc = cz_error_set(err, EINVAL, "entry %s escapes the root", rel);
+            break;
         }
         archive_entry_set_pathname(entry, rel);
         const char *hl = archive_entry_hardlink(entry);
@@ -317,7 +321,7 @@ static int build_layer(cz_store *s, const char *source, char layer_digest[CZ_DIG
 {
     struct stat st;
     if (stat(source, &st) < 0)
-        return cz_error_errno(err, errno, "import %s", source);
+        return cz_error_errno(err, errno, "stat");
     bool from_disk = S_ISDIR(st.st_mode);
     struct archive *in = from_disk ? archive_read_disk_new() : archive_read_new();
     struct archive *out = archive_write_new();
@@ -327,7 +331,7 @@ static int build_layer(cz_store *s, const char *source, char layer_digest[CZ_DIG
         archive_read_disk_set_standard_lookup(in);
         archive_read_disk_set_behavior(in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
         if (archive_read_disk_open(in, source) != ARCHIVE_OK) {
-            cz_error_set(err, EIO, "import %s: %s", source, archive_error_string(in));
+            cz_error_set(err, EIO, "%s", archive_error_string(in));
             goto out;
         }
     } else {
@@ -335,7 +339,7 @@ static int build_layer(cz_store *s, const char *source, char layer_digest[CZ_DIG
         archive_read_support_format_tar(in);
         archive_read_support_format_gnutar(in);
         if (archive_read_open_filename(in, source, 1 << 16) != ARCHIVE_OK) {
-            cz_error_set(err, EIO, "import %s: %s", source, archive_error_string(in));
+            cz_error_set(err, EIO, "%s", archive_error_string(in));
             goto out;
         }
     }
@@ -392,6 +396,11 @@ int cz_image_import(cz_store *s, const char *source, const char *ref,
     cz_reference r;
     if (cz_reference_parse(ref, &r, err) < 0)
         return -1;
+    if (r.digest) {
+        cz_reference_free(&r);
+        return cz_error_set(err, EINVAL, "refusing to name an image with a digest reference '%s'",
+                            ref);
+    }
     cz_autofree char *name = cz_reference_string(&r);
     cz_reference_free(&r);
     cz_platform plat;

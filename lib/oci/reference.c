@@ -171,6 +171,12 @@ int cz_reference_parse(const char *input, cz_reference *out, cz_error *err)
         free(domain);
         domain = cz_xstrdup(DEFAULT_DOMAIN);
     }
+    /* Official images live under library/ on Docker Hub, however they were named. */
+    if (!strcmp(domain, DEFAULT_DOMAIN) && !strchr(path, '/')) {
+        char *full = cz_xasprintf("library/%s", path);
+        free(path);
+        path = full;
+    }
 
     for (const char *p = path; *p; p++)
         if (isupper((unsigned char)*p))

@@ -36,6 +36,8 @@ TEST(reference_normalizes_like_docker)
     CHECK_NORM("alpine:3.19", "docker.io/library/alpine:3.19");
     CHECK_NORM("user/app", "docker.io/user/app:latest");
     CHECK_NORM("index.docker.io/library/busybox", "docker.io/library/busybox:latest");
+    CHECK_NORM("docker.io/alpine", "docker.io/library/alpine:latest");
+    CHECK_NORM("index.docker.io/busybox:1", "docker.io/library/busybox:1");
     CHECK_NORM("localhost/app:1", "localhost/app:1");
     CHECK_NORM("localhost:5000/a/b/c:v1.0", "localhost:5000/a/b/c:v1.0");
     CHECK_NORM("127.0.0.1:5000/x", "127.0.0.1:5000/x:latest");
