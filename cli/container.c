@@ -164,6 +164,30 @@ static void add_mount(cz_container_config *c, const char *type, const char *src,
         .destination = cz_xstrdup(dst), .readonly = ro};
 }
 
+/* A named volume or an absolute host directory mounted at dst. */
+static int add_volume_or_bind(cz_container_config *c, const char *spec, const char *a,
+                              const char *b, bool ro, cz_error *err)
+{
+    if (b[0] != '/')
+        return cli_usage_error(err, "invalid volume '%s': destination must be absolute", spec);
+    if (a[0] == '/') {
+        struct stat st;
+        if (stat(a, &st) < 0 || !S_ISDIR(st.st_mode))
+            return cz_error_set(err, ENOENT, "invalid volume '%s': %s is not a directory", spec,
+                                a);
+        cz_autofree char *real = realpath(a, NULL);
+        add_mount(c, "bind", real ? real : a, b, ro);
+        return 0;
+    }
+    if (is_volume_name(a)) {
+        add_mount(c, "volume", a, b, ro);
+        return 0;
+    }
+    return cli_usage_error(err, "invalid volume '%s': source must be a volume name or an "
+                                "absolute path",
+                           spec);
+}
+
 /* -v NAME:/path[:ro|rw] or /host/path:/path[:ro|rw] */
 static int parse_volume(cz_container_config *c, const char *s, cz_error *err)
 {
@@ -181,22 +205,7 @@ static int parse_volume(cz_container_config *c, const char *s, cz_error *err)
         else if (strcmp(opt, "rw") != 0)
             return cli_usage_error(err, "invalid volume '%s': option must be ro or rw", s);
     }
-    if (b[0] != '/')
-        return cli_usage_error(err, "invalid volume '%s': destination must be absolute", s);
-    if (a[0] == '/') {
-        struct stat st;
-        if (stat(a, &st) < 0 || !S_ISDIR(st.st_mode))
-            return cz_error_set(err, ENOENT, "invalid volume '%s': %s is not a directory", s, a);
-        cz_autofree char *real = realpath(a, NULL);
-        add_mount(c, "bind", real ? real : a, b, ro);
-    } else if (is_volume_name(a)) {
-        add_mount(c, "volume", a, b, ro);
-    } else {
-        return cli_usage_error(err, "invalid volume '%s': source must be a volume name or an "
-                                    "absolute path",
-                               s);
-    }
-    return 0;
+    return add_volume_or_bind(c, s, a, b, ro, err);
 }
 
 /* --mount type=volume|bind|tmpfs,source=X,target=/y[,readonly] */
@@ -233,10 +242,11 @@ static int parse_mount(cz_container_config *c, const char *s, cz_error *err)
         return cli_usage_error(err, "invalid --mount '%s': type must be volume, bind or tmpfs", s);
     if (!src)
         return cli_usage_error(err, "invalid --mount '%s': source is required", s);
-    cz_autofree char *v = cz_xasprintf("%s:%s%s", src, dst, ro ? ":ro" : "");
     if (!strcmp(type, "bind") && src[0] != '/')
         return cli_usage_error(err, "invalid --mount '%s': a bind source must be absolute", s);
-    return parse_volume(c, v, err);
+    if (!strcmp(type, "volume") && src[0] == '/')
+        return cli_usage_error(err, "invalid --mount '%s': a volume source is a name", s);
+    return add_volume_or_bind(c, s, src, dst, ro, err);
 }
 
 static const char run_flags_usage[] =

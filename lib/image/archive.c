@@ -524,6 +524,38 @@ static int load_docker_manifest(cz_store *s, struct load_state *st,
             rc = cz_error_set(err, ENOENT, "the archive lacks the config %s", cfg ? cfg : "(none)");
             break;
         }
+        /* The config's diff_ids must describe these layers (an uncompressed
+         * layer's digest is its diff_id, so that much is checked here). */
+        json_t *layers_j = json_object_get(e, "Layers");
+        cz_autofree char *cfg_data = NULL;
+        size_t cfg_len = 0;
+        cz_image_config icfg;
+        if (cz_store_read_blob(s, cf->digest, CZ_CONFIG_MAX, &cfg_data, &cfg_len, err) < 0 ||
+            cz_image_config_parse(cfg_data, cfg_len, &icfg, err) < 0) {
+            rc = cz_error_wrap(err, "config %s", cfg);
+            break;
+        }
+        size_t ndiff = 0;
+        for (char **d = icfg.diff_ids; d && *d; d++)
+            ndiff++;
+        if (ndiff != json_array_size(layers_j)) {
+            cz_image_config_free(&icfg);
+            rc = cz_error_set(err, EINVAL, "config %s lists %zu layers, the archive %zu", cfg,
+                              ndiff, json_array_size(layers_j));
+            break;
+        }
+        for (size_t k = 0; k < ndiff && rc == 0; k++) {
+            json_t *l = json_array_get(layers_j, k);
+            const struct loaded_file *lf =
+                json_is_string(l) ? find_file(st, json_string_value(l), 0) : NULL;
+            if (lf && !strcmp(sniff_layer_type(s, lf->digest), CZ_MEDIA_OCI_LAYER) &&
+                strcmp(lf->digest, icfg.diff_ids[k]) != 0)
+                rc = cz_error_set(err, EIO, "layer %s does not match the config's diff_id %s",
+                                  json_string_value(l), icfg.diff_ids[k]);
+        }
+        cz_image_config_free(&icfg);
+        if (rc < 0)
+            break;
         cz_buf man = {0};
         cz_buf_printf(&man,
                       "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","

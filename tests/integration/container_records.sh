@@ -26,6 +26,10 @@ printf 'FROMFILE=yes\n# comment\n\nOTHER=2\n' >"$T/env"
 cz create --name c4 --env-file "$T/env" plain:1 >/dev/null
 check "--env-file" bash -c "\"$CZ_BIN\" inspect c4 | jq -e '.[0].Config.Env | index(\"FROMFILE=yes\")' >/dev/null"
 cz create --cidfile "$T/cid" plain:1 >/dev/null
+mkdir -p "$T/a:b"
+cz create --name c5 --mount "type=bind,source=$T/a:b,target=/m:n,readonly" plain:1 >/dev/null
+check "--mount keeps ':' in paths" [ "$(cz inspect c5 | jq -r '.[0].Config.Mounts[0] | .Source + " " + .Destination + " " + (.ReadOnly|tostring)')" = "$T/a:b /m:n true" ]
+cz rm c5 >/dev/null
 check "--cidfile holds the id" bash -c "[ \$(wc -c <'$T/cid') = 64 ]"
 
 check "ls hides created containers" [ -z "$(cz ls -q)" ]

@@ -61,6 +61,12 @@ tar -C "$T/hl" -cf "$T/hl.tar" manifest.json config.json l1/layer.tar l2/layer.t
 check "hard-linked layers load" bash -c "CONTAINER_ROOT=$T/r5 \"$CZ_BIN\" image load -i '$T/hl.tar' | grep -q 'hl:1'"
 check "with both layers" [ "$(CONTAINER_ROOT=$T/r5 cz image inspect hl:1 | jq '.[0].manifest.content.layers | length')" = 2 ]
 
+# A docker save archive whose config does not describe its layers is refused.
+jq '.rootfs.diff_ids = ["sha256:'"$(printf 'b%.0s' $(seq 64))"'", .rootfs.diff_ids[0]]' "$T/hl/config.json" >"$T/hl/bad.json"
+printf '[{"Config":"bad.json","RepoTags":["bad:1"],"Layers":["l1/layer.tar","l2/layer.tar"]}]' >"$T/hl/manifest.json"
+tar -C "$T/hl" -cf "$T/bad.tar" manifest.json bad.json l1/layer.tar l2/layer.tar
+expect_fail "layers that do not match diff_ids" "does not match the config's diff_id" env CONTAINER_ROOT="$T/r6" "$CZ_BIN" image load -i "$T/bad.tar"
+
 # A tarball whose entries climb out of the root is refused by import.
 mkdir -p "$T/evil/sub"
 echo x >"$T/evil/sub/f"
