@@ -22,9 +22,11 @@ vminitd g_vminitd;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vminitd [--listen unix:PATH] [--port DEVICE] [--debug]\n"
-               "  --listen unix:PATH  serve on a unix socket (host tests)\n"
-               "  --port DEVICE       serve on this virtio-serial port device\n"
+    fprintf(f, "usage: vminitd [--listen unix:PATH] [--port DEVICE] [--cgroup-parent DIR] "
+               "[--debug]\n"
+               "  --listen unix:PATH    serve on a unix socket (host tests)\n"
+               "  --port DEVICE         serve on this virtio-serial port device\n"
+               "  --cgroup-parent DIR   containers' cgroups go under DIR (cgroup v2)\n"
                "  default as PID 1: the virtio-serial port named cz.agent\n");
 }
 
@@ -120,8 +122,10 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGCHLD) {
             /* The one reaper: nothing else waits for children. */
-            while (waitpid(-1, NULL, WNOHANG) > 0) {
-            }
+            int status;
+            pid_t pid;
+            while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+                vminitd_process_reaped(pid, status);
         } else if (!g_vminitd.pid1) {
             cz_loop_stop(loop);
         }
@@ -131,6 +135,7 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
 int main(int argc, char **argv)
 {
     const char *listen_path = NULL;
+    const char *cgroup_parent = NULL;
     const char *port = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
@@ -142,6 +147,8 @@ int main(int argc, char **argv)
             listen_path += 5;
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             port = argv[++i];
+        } else if (strcmp(argv[i], "--cgroup-parent") == 0 && i + 1 < argc) {
+            cgroup_parent = argv[++i];
         } else if (strcmp(argv[i], "--debug") == 0) {
             cz_log_set_level(CZ_LOG_DEBUG);
         } else if (strcmp(argv[i], "--help") == 0) {
@@ -156,6 +163,9 @@ int main(int argc, char **argv)
     /* The VM's init: PID 1 and not a host test (which may be PID 1 of a pid namespace,
      * where mounting over /tmp or powering off is not what anyone wants). */
     g_vminitd.pid1 = getpid() == 1 && !listen_path;
+    /* In the VM containers get cgroups under /sys/fs/cgroup/cz; a host test
+     * (--listen) gets none unless it names a cgroup v2 directory. */
+    vminitd_set_cgroup_parent(cgroup_parent ? cgroup_parent : g_vminitd.pid1 ? NULL : "");
     signal(SIGPIPE, SIG_IGN);
     if (g_vminitd.pid1) {
         mount_basics();
@@ -182,7 +192,8 @@ int main(int argc, char **argv)
     g_vminitd.server = cz_rpc_server_new(g_vminitd.loop, NULL);
     if (vminitd_register_fs(g_vminitd.server, &err) < 0 ||
         vminitd_register_system(g_vminitd.server, &err) < 0 ||
-        vminitd_register_network(g_vminitd.server, &err) < 0)
+        vminitd_register_network(g_vminitd.server, &err) < 0 ||
+        vminitd_register_process(g_vminitd.server, &err) < 0)
         goto fail;
     if (listen_path) {
         if (cz_rpc_server_listen_unix(g_vminitd.server, listen_path, &err) < 0)

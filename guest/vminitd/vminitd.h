@@ -8,6 +8,7 @@
 #include "agent.pb-c.h"
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #define AGENT (&cz__agent__v1__agent__descriptor)
 
@@ -25,6 +26,13 @@ int vminitd_register_fs(cz_rpc_server *server, cz_error *err);
 int vminitd_register_system(cz_rpc_server *server, cz_error *err);
 /* LinkSet, AddrAdd, RouteAdd through rtnetlink (network.c). */
 int vminitd_register_network(cz_rpc_server *server, cz_error *err);
+/* CreateProcess, Exec, StartProcess, Signal, Wait, ResizePty, CloseStdin, Delete,
+ * Stdio and Stats through lib/ocirt (process.c). */
+int vminitd_register_process(cz_rpc_server *server, cz_error *err);
+/* The reaper's report of one exited child. */
+void vminitd_process_reaped(pid_t pid, int wait_status);
+/* Where containers' cgroups go (NULL: lib/ocirt's default; "": none). */
+void vminitd_set_cgroup_parent(const char *parent);
 
 /* A path from the host must be absolute and free of ".." components. */
 int vminitd_check_path(const char *what, const char *path, cz_error *err);
