@@ -23,6 +23,8 @@ extern vminitd g_vminitd;
 /* Register the filesystem methods (fs.c) and the system methods (system.c). */
 int vminitd_register_fs(cz_rpc_server *server, cz_error *err);
 int vminitd_register_system(cz_rpc_server *server, cz_error *err);
+/* CopyIn and CopyOut (copy.c). */
+int vminitd_register_copy(cz_rpc_server *server, cz_error *err);
 
 /* A path from the host must be absolute and free of ".." components. */
 int vminitd_check_path(const char *what, const char *path, cz_error *err);
