@@ -17,3 +17,8 @@ ALL_TARGETS += $(VMINITD)
 $(VMINITD): $(VMINITD_OBJS) $(LIBCZ)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMINITD_LDFLAGS) -o $@ $(VMINITD_OBJS) $(LIBCZ) $(VMINITD_LIBS)
+
+# The CopyIn tar reader's fuzz harness needs vminitd's tar.c besides the library.
+$(FUZZ_O)/vminitd_tar_fuzz: $(FUZZ_O)/obj/fuzz/vminitd_tar_fuzz.o $(FUZZ_O)/obj/guest/vminitd/tar.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread -lm
+.SECONDARY: $(FUZZ_O)/obj/guest/vminitd/tar.o

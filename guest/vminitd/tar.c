@@ -482,7 +482,7 @@ void tar_write_header(cz_buf *out, const tar_entry *e)
         snprintf(num, sizeof(num), "%u", e->gid);
         pax_record(&pax, "gid", num);
     }
-    if (e->mtime_nsec || e->mtime_sec < 0) {
+    if (e->mtime_nsec || e->mtime_sec < 0 || !fits_octal((uint64_t)e->mtime_sec, 12)) {
         snprintf(num, sizeof(num), "%lld.%09u", (long long)e->mtime_sec, e->mtime_nsec);
         pax_record(&pax, "mtime", num);
     }
