@@ -27,6 +27,41 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *c
 int cli_usage_error(cz_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_image(struct cli *cli, int argc, char **argv, cz_error *err);
-int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
+/* Container commands at the top level (create, ls, inspect, rm, prune). */
+extern const struct cli_command cli_container_commands[];
 
+struct cz_container_config;
+/* Parse run/create flags and resolve the image (pulling it when missing) into
+ * a container configuration. Returns 1 after printing --help. */
+int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
+                     struct cz_container_config *c, bool *detach, char **cidfile, cz_error *err);
+int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
+/* image_pull.c */
+int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err);
+int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err);
+
+
+
+#include <cz/content.h>
+
+/* Open the image store under the CLI's root. */
+int cli_open_store(struct cli *cli, cz_store **out, cz_error *err);
+/* Print a command's usage text (for --help). */
+void cli_print_usage(const char *usage);
+/* Is fd a terminal? (progress output, prompts) */
+bool cli_isatty(int fd);
+
+/* A table printed with columns sized to their content. */
+struct cli_table {
+    int ncols;
+    char **cells; /* rows * ncols */
+    int nrows;
+};
+void cli_table_init(struct cli_table *t, int ncols, const char *const *headers);
+void cli_table_add(struct cli_table *t, const char *const *row);
+void cli_table_print(struct cli_table *t);
+void cli_table_free(struct cli_table *t);
+
+/* getopt_long loop helper: returns -2 (usage error) for unknown options. */
+#define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}
 #endif

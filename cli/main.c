@@ -57,6 +57,14 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *c
                            argv[0]);
 }
 
+static bool is_container_command(const char *name)
+{
+    for (const struct cli_command *c = cli_container_commands; c->name; c++)
+        if (!strcmp(name, c->name) || (c->alias && !strcmp(name, c->alias)))
+            return true;
+    return false;
+}
+
 static void usage(void)
 {
     printf("Usage: container [OPTIONS] COMMAND\n\n"
@@ -65,8 +73,14 @@ static void usage(void)
            "  --root DIR     state directory (env CONTAINER_ROOT, default " DEFAULT_ROOT ")\n"
            "  --debug        verbose diagnostics on stderr\n"
            "  --version      print the version\n"
-           "  -h, --help     this help\n\n");
-    print_group_help(NULL, groups);
+           "  -h, --help     this help\n\n"
+           "Containers:\n");
+    for (const struct cli_command *c = cli_container_commands; c->name; c++)
+        printf("  %-12s %s\n", c->name, c->summary);
+    printf("\nManagement:\n");
+    for (const struct cli_command *c = groups; c->name; c++)
+        printf("  %-12s %s\n", c->name, c->summary);
+    printf("\nRun 'container COMMAND --help' for more on a command.\n");
 }
 
 int main(int argc, char **argv)
@@ -103,7 +117,9 @@ int main(int argc, char **argv)
         return 125;
     }
     cz_error err = {0};
-    int r = cli_dispatch(&cli, NULL, groups, argc - i, argv + i, &err);
+    int r = is_container_command(argv[i])
+                ? cli_dispatch(&cli, NULL, cli_container_commands, argc - i, argv + i, &err)
+                : cli_dispatch(&cli, NULL, groups, argc - i, argv + i, &err);
     if (r >= 0)
         return r;
     fprintf(stderr, "Error: %s\n", err.msg[0] ? err.msg : "failed");

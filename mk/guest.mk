@@ -19,6 +19,6 @@ $(VMINITD): $(VMINITD_OBJS) $(LIBCZ)
 	$(CC) $(VMINITD_LDFLAGS) -o $@ $(VMINITD_OBJS) $(LIBCZ) $(VMINITD_LIBS)
 
 # The CopyIn tar reader's fuzz harness needs vminitd's tar.c besides the library.
-$(FUZZ_O)/vminitd_tar_fuzz: $(FUZZ_O)/obj/fuzz/vminitd_tar_fuzz.o $(FUZZ_O)/obj/guest/vminitd/tar.o $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread -lm
+$(FUZZ_O)/vminitd_tar_fuzz: $(FUZZ_O)/obj/fuzz/vminitd_tar_fuzz.o $(FUZZ_O)/obj/guest/vminitd/tar.o $(FUZZ_O)/libcz-fuzz.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 .SECONDARY: $(FUZZ_O)/obj/guest/vminitd/tar.o

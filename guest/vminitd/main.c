@@ -181,7 +181,8 @@ int main(int argc, char **argv)
     g_vminitd.server = cz_rpc_server_new(g_vminitd.loop, NULL);
     if (vminitd_register_fs(g_vminitd.server, &err) < 0 ||
         vminitd_register_system(g_vminitd.server, &err) < 0 ||
-        vminitd_register_copy(g_vminitd.server, &err) < 0)
+        vminitd_register_copy(g_vminitd.server, &err) < 0 ||
+        vminitd_register_network(g_vminitd.server, &err) < 0)
         goto fail;
     if (listen_path) {
         if (cz_rpc_server_listen_unix(g_vminitd.server, listen_path, &err) < 0)

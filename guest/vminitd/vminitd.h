@@ -25,6 +25,8 @@ int vminitd_register_fs(cz_rpc_server *server, cz_error *err);
 int vminitd_register_system(cz_rpc_server *server, cz_error *err);
 /* CopyIn and CopyOut (copy.c). */
 int vminitd_register_copy(cz_rpc_server *server, cz_error *err);
+/* LinkSet, AddrAdd, RouteAdd through rtnetlink (network.c). */
+int vminitd_register_network(cz_rpc_server *server, cz_error *err);
 
 /* A path from the host must be absolute and free of ".." components. */
 int vminitd_check_path(const char *what, const char *path, cz_error *err);

@@ -1,0 +1,944 @@
+/* Container commands that work on records: create (flags shared with run),
+ * ls, inspect, rm, prune. What a container runs is decided here, once, from
+ * the image config and the flags, the way docker decides it. */
+#include "cli.h"
+#include "base/fs.h"
+#include "base/util.h"
+
+#include <cz/container.h>
+#include <cz/image.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+struct strv {
+    char **v;
+    size_t n;
+};
+
+static void strv_push(struct strv *s, const char *x)
+{
+    s->v = cz_xrealloc(s->v, (s->n + 2) * sizeof(char *));
+    s->v[s->n++] = cz_xstrdup(x);
+    s->v[s->n] = NULL;
+}
+
+static char **strv_steal(struct strv *s)
+{
+    if (!s->v)
+        s->v = cz_xcalloc(1, sizeof(char *));
+    char **v = s->v;
+    s->v = NULL;
+    s->n = 0;
+    return v;
+}
+
+static void strv_clear(struct strv *s)
+{
+    cz_strv_free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+/* "K=V" into env, replacing an existing K. */
+static void env_set(struct strv *env, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+    for (size_t i = 0; i < env->n; i++) {
+        if (!strncmp(env->v[i], kv, klen) && env->v[i][klen] == '=') {
+            free(env->v[i]);
+            env->v[i] = cz_xstrdup(kv);
+            return;
+        }
+    }
+    strv_push(env, kv);
+}
+
+static int env_add_arg(struct strv *env, const char *arg, cz_error *err)
+{
+    if (!*arg || arg[0] == '=')
+        return cli_usage_error(err, "invalid environment variable '%s'", arg);
+    if (strchr(arg, '=')) {
+        env_set(env, arg);
+        return 0;
+    }
+    /* "-e NAME" takes the value from our own environment, or drops it */
+    const char *v = getenv(arg);
+    if (v) {
+        cz_autofree char *kv = cz_xasprintf("%s=%s", arg, v);
+        env_set(env, kv);
+    }
+    return 0;
+}
+
+static int env_file(struct strv *env, const char *path, cz_error *err)
+{
+    cz_autofree char *data = NULL;
+    size_t len;
+    if (cz_read_file(path, 1 << 20, &data, &len, err) < 0)
+        return cz_error_wrap(err, "--env-file");
+    char *save = NULL;
+    for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        while (isspace((unsigned char)*line))
+            line++;
+        size_t n = strlen(line);
+        while (n && isspace((unsigned char)line[n - 1]))
+            line[--n] = '\0';
+        if (!*line || *line == '#')
+            continue;
+        if (env_add_arg(env, line, err) < 0)
+            return cz_error_wrap(err, "--env-file %s", path);
+    }
+    return 0;
+}
+
+static bool valid_hostname(const char *h)
+{
+    size_t n = strlen(h);
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+            return false;
+    return h[0] != '-';
+}
+
+/* -p [IP:]HOST:CONTAINER[/tcp|udp] */
+static int parse_port(const char *s, cz_error *err)
+{
+    cz_autofree char *copy = cz_xstrdup(s);
+    char *proto = strchr(copy, '/');
+    if (proto) {
+        *proto++ = '\0';
+        if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+            return cli_usage_error(err, "invalid port '%s': protocol must be tcp or udp", s);
+    }
+    char *parts[3];
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ":", &save); t && n < 3; t = strtok_r(NULL, ":", &save))
+        parts[n++] = t;
+    if (n < 2 || strtok_r(NULL, ":", &save))
+        return cli_usage_error(err, "invalid port '%s': want [IP:]HOST:CONTAINER[/PROTO]", s);
+    if (n == 3) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, parts[0], &a) != 1)
+            return cli_usage_error(err, "invalid port '%s': bad address '%s'", s, parts[0]);
+    }
+    for (int i = n - 2; i < n; i++) {
+        char *end;
+        long v = strtol(parts[i], &end, 10);
+        if (*end || v < 1 || v > 65535)
+            return cli_usage_error(err, "invalid port '%s': '%s' is not a port", s, parts[i]);
+    }
+    return 0;
+}
+
+static bool is_volume_name(const char *s)
+{
+    if (!s[0] || s[0] == '/' || s[0] == '.')
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+            return false;
+    return true;
+}
+
+static void add_mount(cz_container_config *c, const char *type, const char *src, const char *dst,
+                      bool ro)
+{
+    c->mounts = cz_xrealloc(c->mounts, (c->n_mounts + 1) * sizeof(struct cz_mount_spec));
+    c->mounts[c->n_mounts++] = (struct cz_mount_spec){
+        .type = cz_xstrdup(type), .source = src ? cz_xstrdup(src) : NULL,
+        .destination = cz_xstrdup(dst), .readonly = ro};
+}
+
+/* -v NAME:/path[:ro|rw] or /host/path:/path[:ro|rw] */
+static int parse_volume(cz_container_config *c, const char *s, cz_error *err)
+{
+    cz_autofree char *copy = cz_xstrdup(s);
+    char *a = copy, *b = strchr(a, ':');
+    if (!b)
+        return cli_usage_error(err, "invalid volume '%s': want SOURCE:DEST[:ro]", s);
+    *b++ = '\0';
+    char *opt = strchr(b, ':');
+    bool ro = false;
+    if (opt) {
+        *opt++ = '\0';
+        if (!strcmp(opt, "ro"))
+            ro = true;
+        else if (strcmp(opt, "rw") != 0)
+            return cli_usage_error(err, "invalid volume '%s': option must be ro or rw", s);
+    }
+    if (b[0] != '/')
+        return cli_usage_error(err, "invalid volume '%s': destination must be absolute", s);
+    if (a[0] == '/') {
+        struct stat st;
+        if (stat(a, &st) < 0 || !S_ISDIR(st.st_mode))
+            return cz_error_set(err, ENOENT, "invalid volume '%s': %s is not a directory", s, a);
+        cz_autofree char *real = realpath(a, NULL);
+        add_mount(c, "bind", real ? real : a, b, ro);
+    } else if (is_volume_name(a)) {
+        add_mount(c, "volume", a, b, ro);
+    } else {
+        return cli_usage_error(err, "invalid volume '%s': source must be a volume name or an "
+                                    "absolute path",
+                               s);
+    }
+    return 0;
+}
+
+/* --mount type=volume|bind|tmpfs,source=X,target=/y[,readonly] */
+static int parse_mount(cz_container_config *c, const char *s, cz_error *err)
+{
+    cz_autofree char *copy = cz_xstrdup(s);
+    const char *type = "volume", *src = NULL, *dst = NULL;
+    bool ro = false;
+    char *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        char *v = eq ? eq + 1 : NULL;
+        if (eq)
+            *eq = '\0';
+        if (!strcmp(kv, "type") && v)
+            type = v;
+        else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v)
+            src = v;
+        else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") || !strcmp(kv, "dst")) &&
+                 v)
+            dst = v;
+        else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro"))
+            ro = !v || !strcmp(v, "true") || !strcmp(v, "1");
+        else
+            return cli_usage_error(err, "invalid --mount '%s': unknown field '%s'", s, kv);
+    }
+    if (!dst || dst[0] != '/')
+        return cli_usage_error(err, "invalid --mount '%s': target must be an absolute path", s);
+    if (!strcmp(type, "tmpfs")) {
+        add_mount(c, "tmpfs", NULL, dst, ro);
+        return 0;
+    }
+    if (strcmp(type, "volume") && strcmp(type, "bind"))
+        return cli_usage_error(err, "invalid --mount '%s': type must be volume, bind or tmpfs", s);
+    if (!src)
+        return cli_usage_error(err, "invalid --mount '%s': source is required", s);
+    cz_autofree char *v = cz_xasprintf("%s:%s%s", src, dst, ro ? ":ro" : "");
+    if (!strcmp(type, "bind") && src[0] != '/')
+        return cli_usage_error(err, "invalid --mount '%s': a bind source must be absolute", s);
+    return parse_volume(c, v, err);
+}
+
+static const char run_flags_usage[] =
+    "  -d, --detach              run in the background, print the container ID\n"
+    "  -i, --interactive         keep stdin open\n"
+    "  -t, --tty                 allocate a pseudo-terminal\n"
+    "      --rm                  remove the container when it exits\n"
+    "      --name NAME           name the container\n"
+    "  -e, --env K=V             set an environment variable (repeatable)\n"
+    "      --env-file FILE       read K=V lines from a file\n"
+    "  -w, --workdir DIR         working directory inside the container\n"
+    "  -u, --user USER[:GROUP]   user to run as\n"
+    "      --entrypoint CMD      override the image's entrypoint\n"
+    "  -v, --volume SRC:DST[:ro] a named volume or a host directory (9p)\n"
+    "      --mount SPEC          type=volume|bind|tmpfs,source=..,target=..[,readonly]\n"
+    "      --tmpfs PATH          a tmpfs at PATH\n"
+    "  -c, --cpus N              virtual CPUs (default 2)\n"
+    "  -m, --memory SIZE         VM memory, e.g. 512M, 1G (default 1G)\n"
+    "      --platform P          image platform, e.g. linux/arm64\n"
+    "      --read-only           mount the root filesystem read-only\n"
+    "      --init                run an init process that reaps zombies\n"
+    "  -l, --label K=V           set a label (repeatable)\n"
+    "      --network none|default  networking (default: user-mode NAT)\n"
+    "  -p, --publish [IP:]H:C[/P] publish a port to the host\n"
+    "      --dns IP              a DNS server (repeatable)\n"
+    "      --hostname NAME       the container's hostname\n"
+    "      --cidfile FILE        write the container ID to FILE\n"
+    "      --kernel PATH         boot this kernel instead of the default\n";
+
+enum {
+    OPT_RM = 1000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_MOUNT, OPT_TMPFS, OPT_PLATFORM,
+    OPT_READ_ONLY, OPT_INIT, OPT_NETWORK, OPT_DNS, OPT_HOSTNAME, OPT_CIDFILE, OPT_KERNEL,
+};
+
+static const struct option run_options[] = {
+    {"detach", no_argument, NULL, 'd'},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"rm", no_argument, NULL, OPT_RM},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"volume", required_argument, NULL, 'v'},
+    {"mount", required_argument, NULL, OPT_MOUNT},
+    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"cpus", required_argument, NULL, 'c'},
+    {"memory", required_argument, NULL, 'm'},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"init", no_argument, NULL, OPT_INIT},
+    {"label", required_argument, NULL, 'l'},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"publish", required_argument, NULL, 'p'},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"cidfile", required_argument, NULL, OPT_CIDFILE},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    CLI_HELP_OPTION,
+    {NULL, 0, NULL, 0},
+};
+
+/* Resolve the image locally, pulling it when missing. */
+static int ensure_image(struct cli *cli, cz_store *s, const char *ref, const char *platform,
+                        cz_image *img, cz_error *err)
+{
+    cz_platform plat;
+    if (platform && cz_platform_parse(platform, &plat, err) < 0)
+        return -1;
+    int r = cz_image_resolve(s, ref, platform ? &plat : NULL, img, err);
+    if (r < 0 && err->code == ENOENT) {
+        fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+        char *pull_argv[] = {(char *)"pull", (char *)"--platform", (char *)platform,
+                             (char *)ref, NULL};
+        if (!platform) {
+            pull_argv[1] = (char *)ref;
+            pull_argv[2] = NULL;
+        }
+        optind = 0;
+        r = cmd_image_pull(cli, platform ? 4 : 2, pull_argv, err);
+        if (r >= 0)
+            r = cz_image_resolve(s, ref, platform ? &plat : NULL, img, err);
+    }
+    if (platform)
+        cz_platform_free(&plat);
+    return r;
+}
+
+int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
+                     cz_container_config *c, bool *detach, char **cidfile, cz_error *err)
+{
+    struct strv env = {0}, labels = {0}, dns = {0}, ports = {0}, env_args = {0};
+    const char *entrypoint = NULL, *platform = NULL;
+    bool entrypoint_set = false;
+    memset(c, 0, sizeof(*c));
+    c->cpus = 2;
+    c->memory_mib = 1024;
+    *cidfile = NULL;
+    int r = -1;
+    int o;
+    /* '+': options end at the image name; what follows is the command. */
+    while ((o = getopt_long(argc, argv, "+ditre:w:u:v:c:m:l:p:h", run_options, NULL)) != -1) {
+        r = -1; /* every failure below that is not a usage error */
+        switch (o) {
+        case 'd':
+            *detach = true;
+            break;
+        case 'i':
+            c->interactive = true;
+            break;
+        case 't':
+            c->tty = true;
+            break;
+        case OPT_RM:
+            c->auto_remove = true;
+            break;
+        case OPT_NAME:
+            free(c->name);
+            c->name = cz_xstrdup(optarg);
+            break;
+        case 'e':
+            strv_push(&env_args, optarg);
+            break;
+        case OPT_ENV_FILE:
+            if ((r = env_file(&env_args, optarg, err)) < 0)
+                goto out;
+            break;
+        case 'w':
+            if (optarg[0] != '/') {
+                r = cli_usage_error(err, "invalid --workdir '%s': must be absolute", optarg);
+                goto out;
+            }
+            free(c->workdir);
+            c->workdir = cz_xstrdup(optarg);
+            break;
+        case 'u':
+            free(c->user);
+            c->user = cz_xstrdup(optarg);
+            break;
+        case OPT_ENTRYPOINT:
+            entrypoint = optarg;
+            entrypoint_set = true;
+            break;
+        case 'v':
+            if ((r = parse_volume(c, optarg, err)) < 0)
+                goto out;
+            break;
+        case OPT_MOUNT:
+            if ((r = parse_mount(c, optarg, err)) < 0)
+                goto out;
+            break;
+        case OPT_TMPFS:
+            if (optarg[0] != '/') {
+                r = cli_usage_error(err, "invalid --tmpfs '%s': must be absolute", optarg);
+                goto out;
+            }
+            add_mount(c, "tmpfs", NULL, optarg, false);
+            break;
+        case 'c': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 64) {
+                r = cli_usage_error(err, "invalid --cpus '%s': want 1 to 64", optarg);
+                goto out;
+            }
+            c->cpus = (unsigned)n;
+            break;
+        }
+        case 'm': {
+            uint64_t bytes;
+            if (cz_parse_size(optarg, &bytes, err) < 0) {
+                r = cli_usage_error(err, "invalid --memory '%s'", optarg);
+                goto out;
+            }
+            if (bytes < (128ull << 20)) {
+                r = cli_usage_error(err, "invalid --memory '%s': at least 128M", optarg);
+                goto out;
+            }
+            c->memory_mib = bytes >> 20;
+            break;
+        }
+        case OPT_PLATFORM: {
+            cz_platform p;
+            if (cz_platform_parse(optarg, &p, err) < 0)
+                goto out;
+            cz_platform_free(&p);
+            platform = optarg;
+            break;
+        }
+        case OPT_READ_ONLY:
+            c->read_only = true;
+            break;
+        case OPT_INIT:
+            c->init = true;
+            break;
+        case 'l':
+            if (!strchr(optarg, '=') || optarg[0] == '=') {
+                r = cli_usage_error(err, "invalid label '%s': want KEY=VALUE", optarg);
+                goto out;
+            }
+            strv_push(&labels, optarg);
+            break;
+        case OPT_NETWORK:
+            if (strcmp(optarg, "none") && strcmp(optarg, "default")) {
+                r = cli_usage_error(err, "invalid --network '%s': none or default", optarg);
+                goto out;
+            }
+            free(c->network);
+            c->network = cz_xstrdup(optarg);
+            break;
+        case 'p':
+            if ((r = parse_port(optarg, err)) < 0)
+                goto out;
+            strv_push(&ports, optarg);
+            break;
+        case OPT_DNS: {
+            unsigned char buf[16];
+            if (inet_pton(AF_INET, optarg, buf) != 1 && inet_pton(AF_INET6, optarg, buf) != 1) {
+                r = cli_usage_error(err, "invalid --dns '%s': not an IP address", optarg);
+                goto out;
+            }
+            strv_push(&dns, optarg);
+            break;
+        }
+        case OPT_HOSTNAME:
+            if (!valid_hostname(optarg)) {
+                r = cli_usage_error(err, "invalid --hostname '%s'", optarg);
+                goto out;
+            }
+            free(c->hostname);
+            c->hostname = cz_xstrdup(optarg);
+            break;
+        case OPT_CIDFILE:
+            if (cz_path_exists(optarg)) {
+                cz_error_set(err, EEXIST, "container ID file %s already exists", optarg);
+                goto out;
+            }
+            free(*cidfile);
+            *cidfile = cz_xstrdup(optarg);
+            break;
+        case OPT_KERNEL:
+            if (access(optarg, R_OK) < 0) {
+                cz_error_errno(err, errno, "--kernel %s", optarg);
+                goto out;
+            }
+            free(c->kernel);
+            c->kernel = realpath(optarg, NULL);
+            break;
+        case 'h':
+            cli_print_usage(usage);
+            cli_print_usage(run_flags_usage);
+            r = 1;
+            goto out;
+        default:
+            r = cli_usage_error(err, "unknown option '%s'", argv[optind - 1]);
+            r = -2;
+            goto out;
+        }
+    }
+    r = -1;
+    if (optind >= argc) {
+        r = cli_usage_error(err, "an image is required");
+        goto out;
+    }
+    if (!c->network)
+        c->network = cz_xstrdup("default");
+    if (ports.n && !strcmp(c->network, "none")) {
+        r = cli_usage_error(err, "published ports need a network (not --network none)");
+        goto out;
+    }
+    const char *ref = argv[optind];
+    cz_store *s = NULL;
+    if (cli_open_store(cli, &s, err) < 0)
+        goto out;
+    cz_image img;
+    if (ensure_image(cli, s, ref, platform, &img, err) < 0) {
+        cz_store_close(s);
+        goto out;
+    }
+    cz_store_close(s);
+    c->image = cz_xstrdup(ref);
+    c->image_digest = cz_xstrdup(img.manifest_desc.digest);
+    cz_platform have = {.os = img.config.os, .architecture = img.config.architecture,
+                        .variant = img.config.variant};
+    c->platform = cz_platform_string(&have);
+    /* The command: docker's rules for ENTRYPOINT and CMD. */
+    struct strv args = {0};
+    if (entrypoint_set) {
+        if (*entrypoint)
+            strv_push(&args, entrypoint);
+    } else {
+        for (char **p = img.config.entrypoint; p && *p; p++)
+            strv_push(&args, *p);
+    }
+    if (optind + 1 < argc) {
+        for (int i = optind + 1; i < argc; i++)
+            strv_push(&args, argv[i]);
+    } else if (!entrypoint_set) {
+        for (char **p = img.config.cmd; p && *p; p++)
+            strv_push(&args, *p);
+    }
+    if (args.n == 0) {
+        cz_image_free(&img);
+        strv_clear(&args);
+        r = cz_error_set(err, EINVAL, "no command specified: %s has no CMD or ENTRYPOINT", ref);
+        goto out;
+    }
+    c->args = strv_steal(&args);
+    for (char **p = img.config.env; p && *p; p++)
+        env_set(&env, *p);
+    if (!img.config.env || !img.config.env[0])
+        env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for (size_t i = 0; i < env_args.n; i++)
+        if (env_add_arg(&env, env_args.v[i], err) < 0) {
+            cz_image_free(&img);
+            goto out;
+        }
+    if (c->tty)
+        env_set(&env, "TERM=xterm");
+    c->env = strv_steal(&env);
+    if (!c->workdir)
+        c->workdir = cz_xstrdup(img.config.working_dir && *img.config.working_dir
+                                    ? img.config.working_dir
+                                    : "/");
+    if (!c->user && img.config.user && *img.config.user)
+        c->user = cz_xstrdup(img.config.user);
+    c->labels = strv_steal(&labels);
+    c->dns = strv_steal(&dns);
+    c->ports = strv_steal(&ports);
+    cz_image_free(&img);
+    r = 0;
+out:
+    strv_clear(&env);
+    strv_clear(&labels);
+    strv_clear(&dns);
+    strv_clear(&ports);
+    strv_clear(&env_args);
+    if (r != 0) {
+        cz_container_config_free(c);
+        free(*cidfile);
+        *cidfile = NULL;
+    }
+    return r;
+}
+
+static const char create_usage[] = "Usage: container create [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+                                   "Create a container without starting it.\n\nOptions:\n";
+
+static int cmd_create(struct cli *cli, int argc, char **argv, cz_error *err)
+{
+    cz_container_config c;
+    bool detach = false;
+    char *cidfile = NULL;
+    int r = cli_parse_create(cli, argc, argv, create_usage, &c, &detach, &cidfile, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    r = cz_container_create(cli->root, &c, err);
+    if (r == 0 && cidfile)
+        r = cz_write_file_atomic(cidfile, c.id, strlen(c.id), 0644, err);
+    if (r == 0)
+        printf("%s\n", c.id);
+    free(cidfile);
+    cz_container_config_free(&c);
+    return r;
+}
+
+/* --- ls / inspect / rm / prune -------------------------------------- */
+
+/* A RUNNING record whose runtime is gone is not running: say so, durably. */
+static void reconcile(struct cli *cli, const cz_container_config *c, cz_container_state *st)
+{
+    if (st->status != CZ_STATUS_RUNNING || cz_container_runtime_alive(st))
+        return;
+    st->status = CZ_STATUS_FAILED;
+    free(st->error);
+    st->error = cz_xstrdup("container-runtime exited unexpectedly");
+    st->finished_at = 0;
+    st->runtime_pid = 0;
+    cz_container_save_state(cli->root, c->id, st, NULL);
+}
+
+static char *status_text(const cz_container_state *st)
+{
+    char ago[64];
+    switch (st->status) {
+    case CZ_STATUS_CREATED:
+        return cz_xstrdup("Created");
+    case CZ_STATUS_RUNNING:
+        cz_format_ago(st->started_at / 1000000000, ago, sizeof(ago));
+        return cz_xasprintf("Up (since %s)", ago);
+    case CZ_STATUS_STOPPED:
+        cz_format_ago(st->finished_at / 1000000000, ago, sizeof(ago));
+        return cz_xasprintf("Exited (%d) %s", st->exit_code, ago);
+    case CZ_STATUS_FAILED:
+        return cz_xasprintf("Failed: %s", st->error ? st->error : "unknown");
+    }
+    return cz_xstrdup("Unknown");
+}
+
+static char *command_text(char **args)
+{
+    cz_buf b = {0};
+    for (char **p = args; p && *p; p++)
+        cz_buf_printf(&b, "%s%s", p == args ? "" : " ", *p);
+    char *s = cz_buf_steal(&b);
+    if (strlen(s) > 30)
+        strcpy(s + 27, "...");
+    char *q = cz_xasprintf("\"%s\"", s);
+    free(s);
+    return q;
+}
+
+static json_t *strv_json(char **v)
+{
+    json_t *a = json_array();
+    for (char **p = v; p && *p; p++)
+        json_array_append_new(a, json_string(*p));
+    return a;
+}
+
+static json_t *container_json(const cz_container_config *c, const cz_container_state *st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "Id", json_string(c->id));
+    json_object_set_new(o, "Name", json_string(c->name));
+    json_object_set_new(o, "Created", json_integer(c->created));
+    json_object_set_new(o, "Image", json_string(c->image ? c->image : ""));
+    json_object_set_new(o, "ImageDigest", json_string(c->image_digest ? c->image_digest : ""));
+    json_object_set_new(o, "Platform", json_string(c->platform ? c->platform : ""));
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "Cmd", strv_json(c->args));
+    json_object_set_new(cfg, "Env", strv_json(c->env));
+    json_object_set_new(cfg, "WorkingDir", json_string(c->workdir ? c->workdir : "/"));
+    json_object_set_new(cfg, "User", json_string(c->user ? c->user : ""));
+    json_object_set_new(cfg, "Hostname", json_string(c->hostname ? c->hostname : ""));
+    json_object_set_new(cfg, "Tty", json_boolean(c->tty));
+    json_object_set_new(cfg, "OpenStdin", json_boolean(c->interactive));
+    json_object_set_new(cfg, "Labels", strv_json(c->labels));
+    json_object_set_new(cfg, "Cpus", json_integer(c->cpus));
+    json_object_set_new(cfg, "MemoryMiB", json_integer((json_int_t)c->memory_mib));
+    json_object_set_new(cfg, "Network", json_string(c->network ? c->network : "default"));
+    json_object_set_new(cfg, "Ports", strv_json(c->ports));
+    json_object_set_new(cfg, "Dns", strv_json(c->dns));
+    json_object_set_new(cfg, "ReadOnly", json_boolean(c->read_only));
+    json_object_set_new(cfg, "Init", json_boolean(c->init));
+    json_object_set_new(cfg, "AutoRemove", json_boolean(c->auto_remove));
+    json_t *mounts = json_array();
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        json_t *m = json_object();
+        json_object_set_new(m, "Type", json_string(c->mounts[i].type));
+        json_object_set_new(m, "Source", json_string(c->mounts[i].source ? c->mounts[i].source
+                                                                          : ""));
+        json_object_set_new(m, "Destination", json_string(c->mounts[i].destination));
+        json_object_set_new(m, "ReadOnly", json_boolean(c->mounts[i].readonly));
+        json_array_append_new(mounts, m);
+    }
+    json_object_set_new(cfg, "Mounts", mounts);
+    json_object_set_new(o, "Config", cfg);
+    json_t *s = json_object();
+    json_object_set_new(s, "Status", json_string(cz_container_status_name(st->status)));
+    json_object_set_new(s, "Running", json_boolean(st->status == CZ_STATUS_RUNNING));
+    json_object_set_new(s, "ExitCode", json_integer(st->exit_code));
+    json_object_set_new(s, "Error", json_string(st->error ? st->error : ""));
+    json_object_set_new(s, "StartedAt", json_integer(st->started_at));
+    json_object_set_new(s, "FinishedAt", json_integer(st->finished_at));
+    json_object_set_new(s, "RuntimePid", json_integer(st->runtime_pid));
+    json_object_set_new(o, "State", s);
+    return o;
+}
+
+static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
+{
+    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         CLI_HELP_OPTION,
+                                         {NULL, 0, NULL, 0}};
+    bool all = false, quiet = false;
+    const char *format = "table";
+    int o;
+    while ((o = getopt_long(argc, argv, "+aqh", opts, NULL)) != -1) {
+        if (o == 'a')
+            all = true;
+        else if (o == 'q')
+            quiet = true;
+        else if (o == 'f')
+            format = optarg;
+        else if (o == 'h')
+            return cli_print_usage("Usage: container ls [-a] [-q] [--format table|json]\n\n"
+                                   "List containers (running ones; -a for all).\n"),
+                   0;
+        else
+            return cli_usage_error(err, "ls: unknown option '%s'", argv[optind - 1]);
+    }
+    if (strcmp(format, "table") && strcmp(format, "json"))
+        return cli_usage_error(err, "ls: --format must be table or json, not '%s'", format);
+    char **ids = cz_container_list(cli->root, err);
+    if (!ids)
+        return -1;
+    struct cli_table t;
+    const char *headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"};
+    cli_table_init(&t, 6, headers);
+    json_t *arr = json_array();
+    for (char **p = ids; *p; p++) {
+        cz_container_config c;
+        cz_container_state st;
+        if (cz_container_load(cli->root, *p, &c, &st, NULL) < 0)
+            continue;
+        reconcile(cli, &c, &st);
+        if (all || st.status == CZ_STATUS_RUNNING) {
+            char id[13], ago[64];
+            snprintf(id, sizeof(id), "%.12s", c.id);
+            cz_format_ago(c.created, ago, sizeof(ago));
+            cz_autofree char *cmd = command_text(c.args);
+            cz_autofree char *status = status_text(&st);
+            const char *row[] = {id, c.image, cmd, ago, status, c.name};
+            if (quiet)
+                printf("%s\n", id);
+            cli_table_add(&t, row);
+            json_array_append_new(arr, container_json(&c, &st));
+        }
+        cz_container_config_free(&c);
+        cz_container_state_free(&st);
+    }
+    if (!quiet) {
+        if (!strcmp(format, "json")) {
+            char *text = json_dumps(arr, JSON_INDENT(2));
+            printf("%s\n", text);
+            free(text);
+        } else {
+            cli_table_print(&t);
+        }
+    }
+    json_decref(arr);
+    cli_table_free(&t);
+    cz_strv_free(ids);
+    return 0;
+}
+
+static int cmd_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
+{
+    static const struct option opts[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (o == 'h')
+            return cli_print_usage("Usage: container inspect CONTAINER...\n\n"
+                                   "Show containers' configuration and state as JSON.\n"),
+                   0;
+        return cli_usage_error(err, "inspect: unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return cli_usage_error(err, "inspect: a container is required");
+    json_t *arr = json_array();
+    int failures = 0;
+    for (int i = optind; i < argc; i++) {
+        cz_container_config c;
+        cz_container_state st;
+        cz_error e = {0};
+        if (cz_container_load(cli->root, argv[i], &c, &st, &e) < 0) {
+            fprintf(stderr, "Error: %s\n", e.msg);
+            failures++;
+            continue;
+        }
+        reconcile(cli, &c, &st);
+        json_array_append_new(arr, container_json(&c, &st));
+        cz_container_config_free(&c);
+        cz_container_state_free(&st);
+    }
+    char *text = json_dumps(arr, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+    json_decref(arr);
+    if (failures)
+        return cz_error_set(err, ENOENT, "%d of %d containers not found", failures,
+                            argc - optind);
+    return 0;
+}
+
+/* Stop a container's supervisor for good (rm -f): it owns the VM and tears it
+ * down on SIGTERM; SIGKILL if it does not finish in time. */
+static void kill_runtime(const cz_container_state *st)
+{
+    if (!cz_container_runtime_alive(st))
+        return;
+    int pidfd = (int)syscall(SYS_pidfd_open, st->runtime_pid, 0);
+    if (pidfd < 0)
+        return;
+    syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+    for (int i = 0; i < 100 && cz_container_runtime_alive(st); i++)
+        usleep(50 * 1000);
+    if (cz_container_runtime_alive(st))
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    close(pidfd);
+}
+
+static int remove_one(struct cli *cli, const char *ref, bool force, cz_error *err)
+{
+    cz_container_config c;
+    cz_container_state st;
+    if (cz_container_load(cli->root, ref, &c, &st, err) < 0)
+        return -1;
+    reconcile(cli, &c, &st);
+    int r = 0;
+    if (st.status == CZ_STATUS_RUNNING && !force)
+        r = cz_error_set(err, EBUSY,
+                         "container %s is running: stop it first, or remove it with -f", ref);
+    else {
+        kill_runtime(&st);
+        r = cz_container_remove(cli->root, c.id, err);
+    }
+    cz_container_config_free(&c);
+    cz_container_state_free(&st);
+    return r;
+}
+
+static int cmd_rm(struct cli *cli, int argc, char **argv, cz_error *err)
+{
+    static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+                                         {"all", no_argument, NULL, 'a'},
+                                         CLI_HELP_OPTION,
+                                         {NULL, 0, NULL, 0}};
+    bool force = false, all = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "+fah", opts, NULL)) != -1) {
+        if (o == 'f')
+            force = true;
+        else if (o == 'a')
+            all = true;
+        else if (o == 'h')
+            return cli_print_usage("Usage: container rm [-f] [--all] CONTAINER...\n\n"
+                                   "Remove containers.\n\nOptions:\n"
+                                   "  -f, --force   stop running containers first\n"
+                                   "  -a, --all     every container\n"),
+                   0;
+        else
+            return cli_usage_error(err, "rm: unknown option '%s'", argv[optind - 1]);
+    }
+    if (!all && optind >= argc)
+        return cli_usage_error(err, "rm: a container is required (or --all)");
+    char **targets = all ? cz_container_list(cli->root, err) : NULL;
+    if (all && !targets)
+        return -1;
+    int failures = 0, total = 0;
+    for (char **p = all ? targets : argv + optind; *p; p++) {
+        cz_error e = {0};
+        total++;
+        if (remove_one(cli, *p, force, &e) < 0) {
+            fprintf(stderr, "Error: %s\n", e.msg);
+            failures++;
+        } else {
+            printf("%s\n", all ? *p : *p);
+        }
+    }
+    cz_strv_free(targets);
+    if (failures)
+        return cz_error_set(err, EBUSY, "%d of %d containers not removed", failures, total);
+    return 0;
+}
+
+static int cmd_prune(struct cli *cli, int argc, char **argv, cz_error *err)
+{
+    static const struct option opts[] = {
+        {"force", no_argument, NULL, 'f'}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+        if (o == 'f')
+            continue;
+        if (o == 'h')
+            return cli_print_usage("Usage: container prune\n\nRemove every container that is "
+                                   "not running.\n"),
+                   0;
+        return cli_usage_error(err, "prune: unknown option '%s'", argv[optind - 1]);
+    }
+    char **ids = cz_container_list(cli->root, err);
+    if (!ids)
+        return -1;
+    int removed = 0;
+    for (char **p = ids; *p; p++) {
+        cz_container_config c;
+        cz_container_state st;
+        if (cz_container_load(cli->root, *p, &c, &st, NULL) < 0)
+            continue;
+        reconcile(cli, &c, &st);
+        if (st.status != CZ_STATUS_RUNNING && cz_container_remove(cli->root, c.id, NULL) == 0) {
+            printf("%s\n", c.id);
+            removed++;
+        }
+        cz_container_config_free(&c);
+        cz_container_state_free(&st);
+    }
+    cz_strv_free(ids);
+    printf("Removed %d container%s\n", removed, removed == 1 ? "" : "s");
+    return 0;
+}
+
+const struct cli_command cli_container_commands[] = {
+    {"create", NULL, "Create a container", cmd_create},
+    {"ls", "list", "List containers", cmd_ls},
+    {"inspect", NULL, "Show containers as JSON", cmd_inspect},
+    {"rm", "remove", "Remove containers", cmd_rm},
+    {"prune", NULL, "Remove stopped containers", cmd_prune},
+    {NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,93 @@
+/* Containers as records on disk: ROOT/containers/<id>/{config.json,state.json}.
+ * The configuration is fixed at create time; the state changes as the
+ * container runs. Both are written atomically; creating and removing take
+ * ROOT/locks/containers.lock so names stay unique across concurrent CLIs. */
+#ifndef CZ_CONTAINER_H
+#define CZ_CONTAINER_H
+
+#include <cz/error.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CZ_CONTAINER_ID_LEN 64
+
+enum cz_container_status {
+    CZ_STATUS_CREATED = 0, /* made, never started */
+    CZ_STATUS_RUNNING,     /* its VM and process are up */
+    CZ_STATUS_STOPPED,     /* the process exited (exit_code tells how) */
+    CZ_STATUS_FAILED,      /* it could not start or its VM died (error tells why) */
+};
+
+struct cz_mount_spec {
+    char *type;        /* "volume", "bind", "tmpfs" */
+    char *source;      /* volume name or host path; NULL for tmpfs */
+    char *destination; /* absolute path in the container */
+    bool readonly;
+};
+
+typedef struct cz_container_config {
+    char id[CZ_CONTAINER_ID_LEN + 1];
+    char *name;
+    char *image;          /* the reference as given */
+    char *image_digest;   /* the manifest it resolved to */
+    char *platform;       /* "linux/amd64" */
+    char **args;          /* the process: entrypoint + cmd, resolved */
+    char **env;           /* "K=V" */
+    char *workdir;
+    char *user;           /* "uid[:gid]" or names */
+    char *hostname;
+    char **dns;
+    char **labels;        /* "k=v" */
+    bool tty;
+    bool interactive;
+    bool read_only;
+    bool init;
+    bool auto_remove;
+    unsigned cpus;
+    uint64_t memory_mib;
+    char *network;        /* "none", "default" */
+    char **ports;         /* "host:container[/proto]" */
+    struct cz_mount_spec *mounts;
+    size_t n_mounts;
+    char *kernel;         /* a kernel override, or NULL */
+    int64_t created;      /* unix time */
+} cz_container_config;
+
+typedef struct cz_container_state {
+    enum cz_container_status status;
+    pid_t runtime_pid;    /* container-runtime supervising it, 0 when none */
+    uint64_t runtime_start; /* its start time (/proc/PID/stat), against pid reuse */
+    int exit_code;        /* when STOPPED: the process's code, 128+signal when killed */
+    int64_t started_at;   /* unix time in ns, 0 when never */
+    int64_t finished_at;
+    char *error;          /* why it FAILED, or NULL */
+} cz_container_state;
+
+CZ_PUBLIC const char *cz_container_status_name(enum cz_container_status s);
+
+/* Allocate an id and write config (name must be unique; NULL name: a generated
+ * one). Fills c->id and c->name. */
+CZ_PUBLIC int cz_container_create(const char *root, cz_container_config *c, cz_error *err);
+/* Find by full id, unique id prefix, or name. */
+CZ_PUBLIC int cz_container_load(const char *root, const char *ref, cz_container_config *c,
+                                cz_container_state *st, cz_error *err);
+CZ_PUBLIC int cz_container_save_state(const char *root, const char *id,
+                                      const cz_container_state *st, cz_error *err);
+/* Every container (ids, NULL-terminated, allocated). */
+CZ_PUBLIC char **cz_container_list(const char *root, cz_error *err);
+/* Remove the container's directory (the caller has stopped it). */
+CZ_PUBLIC int cz_container_remove(const char *root, const char *id, cz_error *err);
+/* ROOT/containers/<id> (allocated). */
+CZ_PUBLIC char *cz_container_dir(const char *root, const char *id);
+CZ_PUBLIC void cz_container_config_free(cz_container_config *c);
+CZ_PUBLIC void cz_container_state_free(cz_container_state *st);
+/* The OCI runtime spec (JSON text, allocated) the container's process gets in
+ * its VM, with its root filesystem at rootfs (a guest path). */
+CZ_PUBLIC char *cz_container_oci_spec(const cz_container_config *c, const char *rootfs,
+                                      cz_error *err);
+/* Is the supervising runtime still alive? (a crashed one leaves RUNNING behind) */
+CZ_PUBLIC bool cz_container_runtime_alive(const cz_container_state *st);
+
+#endif

@@ -1,0 +1,102 @@
+/* Virtual machines: a validated configuration, a VMM backend behind an ops
+ * table (QEMU microvm today), a QMP control channel, and the accelerator
+ * probe (KVM where a guest really runs on it, else TCG). */
+#ifndef CZ_VM_H
+#define CZ_VM_H
+
+#include <cz/error.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cz_accel { CZ_ACCEL_AUTO = 0, CZ_ACCEL_KVM, CZ_ACCEL_TCG };
+
+struct cz_vm_disk {
+    const char *path; /* raw image file */
+    bool readonly;
+};
+
+struct cz_vm_share { /* a host directory over 9p */
+    const char *tag;
+    const char *path;
+    bool readonly;
+};
+
+struct cz_vm_port { /* user-mode networking: host 127.0.0.1:host_port -> guest port */
+    uint16_t host_port;
+    uint16_t guest_port;
+    bool udp;
+    const char *host_addr; /* NULL: 127.0.0.1 */
+};
+
+enum cz_vm_net_kind { CZ_VM_NET_NONE = 0, CZ_VM_NET_USER, CZ_VM_NET_TAP };
+
+struct cz_vm_net {
+    enum cz_vm_net_kind kind;
+    const char *tap;       /* CZ_VM_NET_TAP: existing tap device name */
+    const char *mac;       /* NULL: derived from the VM name */
+    const struct cz_vm_port *ports;
+    size_t n_ports;
+};
+
+#define CZ_VM_MAX_DISKS 16
+#define CZ_VM_MAX_SHARES 16
+
+struct cz_vm_config {
+    const char *name;        /* for logs and the MAC address */
+    const char *qemu;        /* NULL: qemu-system-x86_64 from PATH */
+    const char *kernel;      /* uncompressed vmlinux (PVH) or bzImage */
+    const char *initrd;      /* initfs cpio */
+    const char *cmdline;     /* appended to the fast-boot defaults; may be NULL */
+    unsigned cpus;           /* 1..64 */
+    uint64_t memory_mib;     /* 64..(host RAM) */
+    enum cz_accel accel;     /* AUTO: probed */
+    const struct cz_vm_disk *disks;
+    size_t n_disks;
+    const struct cz_vm_share *shares;
+    size_t n_shares;
+    struct cz_vm_net net;
+    const char *run_dir;     /* where the VM's sockets go (must exist) */
+    const char *console_log; /* serial console appended here; NULL: discarded */
+    bool vsock;              /* agent over vhost-vsock instead of virtio-serial */
+    uint32_t vsock_cid;
+};
+
+/* Check everything that can be checked before starting anything: files,
+ * sizes, counts, names, the accelerator. */
+CZ_PUBLIC int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err);
+
+typedef struct cz_vm cz_vm;
+
+/* Start the VM (QEMU runs in the background; its pid is the caller's to reap). */
+CZ_PUBLIC int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err);
+CZ_PUBLIC pid_t cz_vm_pid(const cz_vm *vm);
+/* The host end of the agent channel: a unix socket path QEMU serves. */
+CZ_PUBLIC const char *cz_vm_agent_socket(const cz_vm *vm);
+CZ_PUBLIC enum cz_accel cz_vm_accel(const cz_vm *vm);
+/* Run one QMP command (JSON object text); the "return" member as JSON text. */
+CZ_PUBLIC int cz_vm_qmp(cz_vm *vm, const char *command, char **reply, cz_error *err);
+/* "running", "paused", "shutdown", ... from query-status. */
+CZ_PUBLIC int cz_vm_status(cz_vm *vm, char **status, cz_error *err);
+/* Stop at once (QMP quit, SIGKILL if QEMU does not answer). Does not reap. */
+CZ_PUBLIC void cz_vm_kill(cz_vm *vm);
+/* Tell the VM object its process is gone (the caller's reaper saw it). */
+CZ_PUBLIC void cz_vm_exited(cz_vm *vm, int wait_status);
+/* Free the handle, removing its sockets (kills QEMU if still running). */
+CZ_PUBLIC void cz_vm_free(cz_vm *vm);
+
+/* The argv QEMU would get for c (NULL-terminated, allocated): for tests,
+ * `container system info` and --debug. */
+CZ_PUBLIC char **cz_vm_argv(const struct cz_vm_config *c, enum cz_accel accel, cz_error *err);
+
+/* Decide the accelerator: KVM only where a guest really boots on it. The
+ * answer is cached in cache_file (keyed by host kernel, QEMU and guest kernel)
+ * so only the first call pays for a probe boot. probe_kernel/probe_initrd boot
+ * a guest that prints `marker` on its console. */
+CZ_PUBLIC enum cz_accel cz_accel_probe(const char *cache_file, const char *qemu,
+                                       const char *probe_kernel, const char *probe_initrd,
+                                       const char *marker);
+CZ_PUBLIC const char *cz_accel_name(enum cz_accel a);
+
+#endif

@@ -1,0 +1,251 @@
+/* The QEMU backend: a microvm machine booting our kernel directly (PVH for
+ * an uncompressed vmlinux), virtio-mmio devices only, QMP for control. Each
+ * device kind produces its own arguments in its own function. */
+#include "vm/vmm.h"
+
+#include "base/fs.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+static void dev_disk(const struct cz_vm_config *c, struct cz_argv *a)
+{
+    for (size_t i = 0; i < c->n_disks; i++) {
+        /* aio=threads + cache=unsafe for read-only snapshots would be faster, but
+         * a writable disk must survive a host crash mid-write: writeback. */
+        cz_argv_add(a, "-drive");
+        cz_argv_addf(a, "id=disk%zu,file=%s,format=raw,if=none,cache=%s%s", i, c->disks[i].path,
+                     c->disks[i].readonly ? "unsafe" : "writeback",
+                     c->disks[i].readonly ? ",readonly=on" : "");
+        cz_argv_add(a, "-device");
+        cz_argv_addf(a, "virtio-blk-device,drive=disk%zu", i);
+    }
+}
+
+static void dev_share(const struct cz_vm_config *c, struct cz_argv *a)
+{
+    for (size_t i = 0; i < c->n_shares; i++) {
+        cz_argv_add(a, "-fsdev");
+        cz_argv_addf(a, "local,id=fs%zu,path=%s,security_model=none%s", i, c->shares[i].path,
+                     c->shares[i].readonly ? ",readonly=on" : "");
+        cz_argv_add(a, "-device");
+        cz_argv_addf(a, "virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, c->shares[i].tag);
+    }
+}
+
+/* A stable locally administered MAC from the VM's name. */
+static void derive_mac(const char *name, char out[18])
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name ? name : "cz"; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    snprintf(out, 18, "02:c2:%02x:%02x:%02x:%02x", (h >> 24) & 0xff, (h >> 16) & 0xff,
+             (h >> 8) & 0xff, h & 0xff);
+}
+
+static void dev_net(const struct cz_vm_config *c, struct cz_argv *a)
+{
+    const struct cz_vm_net *n = &c->net;
+    if (n->kind == CZ_VM_NET_NONE)
+        return;
+    char mac[18];
+    derive_mac(c->name, mac);
+    cz_argv_add(a, "-netdev");
+    if (n->kind == CZ_VM_NET_TAP) {
+        cz_argv_addf(a, "tap,id=net0,ifname=%s,script=no,downscript=no", n->tap);
+    } else {
+        cz_buf b = {0};
+        cz_buf_printf(&b, "user,id=net0");
+        for (size_t i = 0; i < n->n_ports; i++)
+            cz_buf_printf(&b, ",hostfwd=%s:%s:%u-:%u", n->ports[i].udp ? "udp" : "tcp",
+                          n->ports[i].host_addr ? n->ports[i].host_addr : "127.0.0.1",
+                          n->ports[i].host_port, n->ports[i].guest_port);
+        cz_argv_add(a, b.data);
+        cz_buf_free(&b);
+    }
+    cz_argv_add(a, "-device");
+    cz_argv_addf(a, "virtio-net-device,netdev=net0,mac=%s", n->mac ? n->mac : mac);
+}
+
+static void dev_agent(const struct cz_vm_config *c, const struct cz_vm_paths *p, struct cz_argv *a)
+{
+    if (c->vsock) {
+        cz_argv_add(a, "-device");
+        cz_argv_addf(a, "vhost-vsock-device,guest-cid=%u", c->vsock_cid);
+        return;
+    }
+    /* QEMU serves the socket; guest writes block until the host connects. */
+    cz_argv_add(a, "-chardev");
+    cz_argv_addf(a, "socket,id=agent,path=%s,server=on,wait=off", p->agent_socket);
+    cz_argv_add(a, "-device");
+    cz_argv_add(a, "virtio-serial-device,max_ports=2");
+    cz_argv_add(a, "-device");
+    cz_argv_add(a, "virtserialport,chardev=agent,name=cz.agent");
+}
+
+static void dev_console(const struct cz_vm_config *c, struct cz_argv *a)
+{
+    cz_argv_add(a, "-chardev");
+    if (c->console_log)
+        cz_argv_addf(a, "file,id=console,path=%s,append=on", c->console_log);
+    else
+        cz_argv_add(a, "null,id=console");
+    cz_argv_add(a, "-serial");
+    cz_argv_add(a, "chardev:console");
+}
+
+static int qemu_build_argv(const struct cz_vm_config *c, enum cz_accel accel,
+                           const struct cz_vm_paths *p, struct cz_argv *a, cz_error *err)
+{
+    if (accel != CZ_ACCEL_KVM && accel != CZ_ACCEL_TCG)
+        return cz_error_set(err, EINVAL, "qemu: the accelerator must be decided before start");
+    cz_argv_add(a, c->qemu ? c->qemu : "qemu-system-x86_64");
+    cz_argv_add(a, "-accel");
+    cz_argv_add(a, accel == CZ_ACCEL_KVM ? "kvm" : "tcg,tb-size=64");
+    cz_argv_add(a, "-cpu");
+    cz_argv_add(a, accel == CZ_ACCEL_KVM ? "host" : "max");
+    cz_argv_add(a, "-M");
+    /* acpi=off: our kernel has no ACPI, and only then does QEMU put the
+     * virtio-mmio devices on the kernel command line. */
+    cz_argv_add(a, "microvm,x-option-roms=off,acpi=off,isa-serial=on");
+    cz_argv_add(a, "-m");
+    cz_argv_addf(a, "%llu", (unsigned long long)c->memory_mib);
+    cz_argv_add(a, "-smp");
+    cz_argv_addf(a, "%u", c->cpus);
+    const char *fixed[] = {"-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+                           "-nographic"};
+    for (size_t i = 0; i < CZ_ARRAY_SIZE(fixed); i++)
+        cz_argv_add(a, fixed[i]);
+    cz_argv_add(a, "-kernel");
+    cz_argv_add(a, c->kernel);
+    if (c->initrd) {
+        cz_argv_add(a, "-initrd");
+        cz_argv_add(a, c->initrd);
+    }
+    cz_autofree char *cmdline = cz_vm_default_cmdline(accel);
+    cz_argv_add(a, "-append");
+    cz_argv_addf(a, "%s%s%s", cmdline, c->cmdline ? " " : "", c->cmdline ? c->cmdline : "");
+    dev_console(c, a);
+    dev_agent(c, p, a);
+    dev_disk(c, a);
+    dev_share(c, a);
+    dev_net(c, a);
+    cz_argv_add(a, "-qmp");
+    cz_argv_addf(a, "unix:%s,server=on,wait=off", p->control_socket);
+    return 0;
+}
+
+/* --- QMP ---------------------------------------------------------- */
+
+static int read_line(int fd, cz_buf *b, int timeout_ms, cz_error *err)
+{
+    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    b->len = 0;
+    for (;;) {
+        char c;
+        ssize_t n = read(fd, &c, 1);
+        if (n == 1) {
+            if (c == '\n')
+                return 0;
+            if (b->len > (1u << 20))
+                return cz_error_set(err, EMSGSIZE, "qmp: reply too long");
+            cz_buf_append(b, &c, 1);
+            continue;
+        }
+        if (n == 0)
+            return cz_error_set(err, ECONNRESET, "qmp: connection closed");
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return cz_error_errno(err, errno, "qmp: read");
+        uint64_t now = cz_now_ns();
+        if (now >= deadline)
+            return cz_error_set(err, ETIMEDOUT, "qmp: no answer within %d ms", timeout_ms);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1);
+    }
+}
+
+/* Read until a reply (skipping asynchronous events). */
+static int read_reply(int fd, char **reply, int timeout_ms, cz_error *err)
+{
+    cz_buf b = {0};
+    for (int i = 0; i < 64; i++) {
+        if (read_line(fd, &b, timeout_ms, err) < 0) {
+            cz_buf_free(&b);
+            return -1;
+        }
+        json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+        if (!j)
+            continue;
+        json_t *ret = json_object_get(j, "return");
+        json_t *error = json_object_get(j, "error");
+        int r = 1;
+        if (ret) {
+            if (reply)
+                *reply = json_dumps(ret, JSON_COMPACT | JSON_ENCODE_ANY);
+            r = 0;
+        } else if (error) {
+            const char *desc = json_string_value(json_object_get(error, "desc"));
+            r = cz_error_set(err, EIO, "qmp: %s", desc ? desc : "error");
+        }
+        json_decref(j);
+        if (r <= 0) {
+            cz_buf_free(&b);
+            return r;
+        }
+    }
+    cz_buf_free(&b);
+    return cz_error_set(err, EPROTO, "qmp: no reply among the events");
+}
+
+static int qemu_control_call(int fd, const char *command, char **reply, int timeout_ms,
+                             cz_error *err)
+{
+    size_t len = strlen(command);
+    if (cz_write_all(fd, command, len) < 0 || cz_write_all(fd, "\n", 1) < 0)
+        return cz_error_errno(err, errno, "qmp: write");
+    return read_reply(fd, reply, timeout_ms, err);
+}
+
+static int qemu_control_connect(const char *path, int timeout_ms, cz_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return cz_error_set(err, ENAMETOOLONG, "qmp socket path too long: %s", path);
+    strcpy(sa.sun_path, path);
+    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            return cz_error_errno(err, errno, "qmp: socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            cz_buf greeting = {0};
+            int r = read_line(fd, &greeting, timeout_ms, err);
+            cz_buf_free(&greeting);
+            if (r == 0 && qemu_control_call(fd, "{\"execute\":\"qmp_capabilities\"}", NULL,
+                                            timeout_ms, err) == 0)
+                return fd;
+            close(fd);
+            return cz_error_wrap(err, "connect to QMP at %s", path);
+        }
+        int e = errno;
+        close(fd);
+        if ((e != ENOENT && e != ECONNREFUSED) || cz_now_ns() >= deadline)
+            return cz_error_errno(err, e, "connect to QMP at %s", path);
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+const struct cz_vmm_ops cz_vmm_qemu = {
+    .name = "qemu",
+    .build_argv = qemu_build_argv,
+    .control_connect = qemu_control_connect,
+    .control_call = qemu_control_call,
+};

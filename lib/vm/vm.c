@@ -1,0 +1,404 @@
+/* VM lifecycle on top of a VMM backend: validation before anything starts,
+ * spawning the VMM with a clean fd table and signal state, the control
+ * channel, and teardown that removes every socket it made. */
+#include <cz/vm.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "vm/vmm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+
+struct cz_vm {
+    const struct cz_vmm_ops *ops;
+    pid_t pid;
+    int pidfd;
+    int control_fd;
+    bool exited;
+    int wait_status;
+    enum cz_accel accel;
+    char *agent_socket;
+    char *control_socket;
+    char *log_path;
+};
+
+void cz_argv_add(struct cz_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 32;
+        a->v = cz_xrealloc(a->v, a->cap * sizeof(char *));
+    }
+    a->v[a->n++] = cz_xstrdup(s);
+    a->v[a->n] = NULL;
+}
+
+void cz_argv_addf(struct cz_argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    cz_argv_add(a, s);
+    free(s);
+}
+
+void cz_argv_free(struct cz_argv *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof(*a));
+}
+
+const char *cz_accel_name(enum cz_accel a)
+{
+    return a == CZ_ACCEL_KVM ? "kvm" : a == CZ_ACCEL_TCG ? "tcg" : "auto";
+}
+
+/* Host TSC frequency in kHz, so the guest skips calibrating it (slow under
+ * TCG, and it can hang when the host is loaded). */
+static unsigned long host_khz(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    double mhz = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+            break;
+    fclose(f);
+    return (unsigned long)(mhz * 1000);
+}
+
+char *cz_vm_default_cmdline(enum cz_accel accel)
+{
+    /* See docs/kernel.md for what each flag is worth under TCG. */
+    unsigned long khz = host_khz();
+    cz_buf b = {0};
+    cz_buf_printf(&b, "console=ttyS0 quiet panic=-1 reboot=t no_timer_check noreplace-smp");
+    if (accel == CZ_ACCEL_TCG)
+        cz_buf_printf(&b, " noapictimer"); /* TCG has no TSC-deadline timer */
+    if (khz)
+        cz_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    return cz_buf_steal(&b);
+}
+
+static int check_file(const char *what, const char *path, cz_error *err)
+{
+    if (!path || !*path)
+        return cz_error_set(err, EINVAL, "invalid VM configuration: no %s given", what);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return cz_error_errno(err, errno, "invalid VM configuration: %s %s", what, path);
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return cz_error_set(err, EINVAL, "invalid VM configuration: %s %s is not a file", what,
+                            path);
+    return 0;
+}
+
+/* Find an executable on PATH (or check a path); the result is allocated. */
+static char *find_program(const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0 ? cz_xstrdup(name) : NULL;
+    const char *path = getenv("PATH");
+    cz_autofree char *copy = cz_xstrdup(path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        char *p = cz_xasprintf("%s/%s", dir, name);
+        if (access(p, X_OK) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+static bool safe_token(const char *s)
+{
+    /* QEMU option values are comma-separated: a ',' would inject options. */
+    return s && *s && !strchr(s, ',') && !strchr(s, '\n');
+}
+
+int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err)
+{
+    const char *qemu = c->qemu ? c->qemu : "qemu-system-x86_64";
+    cz_autofree char *q = find_program(qemu);
+    if (!q)
+        return cz_error_set(err, ENOENT,
+                            "invalid VM configuration: %s not found (install qemu-system-x86)",
+                            qemu);
+    if (check_file("kernel", c->kernel, err) < 0)
+        return -1;
+    if (c->initrd && check_file("initfs", c->initrd, err) < 0)
+        return -1;
+    if (!safe_token(c->kernel) || (c->initrd && !safe_token(c->initrd)))
+        return cz_error_set(err, EINVAL, "invalid VM configuration: kernel/initfs paths may "
+                                         "not contain ','");
+    if (c->cpus < 1 || c->cpus > 64)
+        return cz_error_set(err, EINVAL, "invalid VM configuration: %u CPUs (want 1 to 64)",
+                            c->cpus);
+    struct sysinfo si;
+    uint64_t host_mib = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit >> 20 : 0;
+    if (c->memory_mib < 64 || (host_mib && c->memory_mib > host_mib))
+        return cz_error_set(err, EINVAL,
+                            "invalid VM configuration: %llu MiB of memory (want 64 to %llu)",
+                            (unsigned long long)c->memory_mib, (unsigned long long)host_mib);
+    if (c->n_disks > CZ_VM_MAX_DISKS || c->n_shares > CZ_VM_MAX_SHARES)
+        return cz_error_set(err, EINVAL, "invalid VM configuration: too many disks or shares");
+    for (size_t i = 0; i < c->n_disks; i++) {
+        if (check_file("disk", c->disks[i].path, err) < 0)
+            return -1;
+        if (!safe_token(c->disks[i].path))
+            return cz_error_set(err, EINVAL, "invalid VM configuration: disk path %s contains ','",
+                                c->disks[i].path);
+        if (!c->disks[i].readonly && access(c->disks[i].path, W_OK) < 0)
+            return cz_error_errno(err, errno, "invalid VM configuration: disk %s",
+                                  c->disks[i].path);
+    }
+    for (size_t i = 0; i < c->n_shares; i++) {
+        struct stat st;
+        if (!safe_token(c->shares[i].path) || !safe_token(c->shares[i].tag) ||
+            strlen(c->shares[i].tag) > 31)
+            return cz_error_set(err, EINVAL, "invalid VM configuration: share %s (tag %s)",
+                                c->shares[i].path ? c->shares[i].path : "",
+                                c->shares[i].tag ? c->shares[i].tag : "");
+        if (stat(c->shares[i].path, &st) < 0 || !S_ISDIR(st.st_mode))
+            return cz_error_set(err, ENOTDIR, "invalid VM configuration: share %s is not a "
+                                              "directory",
+                                c->shares[i].path);
+    }
+    if (c->net.kind == CZ_VM_NET_TAP && !safe_token(c->net.tap))
+        return cz_error_set(err, EINVAL, "invalid VM configuration: tap device name");
+    for (size_t i = 0; i < c->net.n_ports; i++)
+        if (!c->net.ports[i].host_port || !c->net.ports[i].guest_port ||
+            (c->net.ports[i].host_addr && !safe_token(c->net.ports[i].host_addr)))
+            return cz_error_set(err, EINVAL, "invalid VM configuration: published port %zu", i);
+    if (c->net.n_ports && c->net.kind != CZ_VM_NET_USER)
+        return cz_error_set(err, EINVAL, "invalid VM configuration: published ports need "
+                                         "user-mode networking");
+    if (!c->run_dir)
+        return cz_error_set(err, EINVAL, "invalid VM configuration: no run directory");
+    /* sockets go in run_dir: sun_path is 108 bytes */
+    if (strlen(c->run_dir) > 80)
+        return cz_error_set(err, ENAMETOOLONG, "invalid VM configuration: run directory %s is "
+                                               "too long for unix sockets",
+                            c->run_dir);
+    if (c->accel == CZ_ACCEL_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
+        return cz_error_errno(err, errno, "invalid VM configuration: KVM requested but /dev/kvm");
+    return 0;
+}
+
+char **cz_vm_argv(const struct cz_vm_config *c, enum cz_accel accel, cz_error *err)
+{
+    struct cz_argv a = {0};
+    cz_autofree char *agent = cz_xasprintf("%s/agent.sock", c->run_dir ? c->run_dir : ".");
+    cz_autofree char *control = cz_xasprintf("%s/qmp.sock", c->run_dir ? c->run_dir : ".");
+    struct cz_vm_paths p = {.agent_socket = agent, .control_socket = control};
+    if (cz_vmm_qemu.build_argv(c, accel, &p, &a, err) < 0) {
+        cz_argv_free(&a);
+        return NULL;
+    }
+    return a.v;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* The last non-empty line of QEMU's own log, for an error message. */
+static char *last_log_line(const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (cz_read_file(path, 1 << 20, &data, &len, NULL) < 0)
+        return cz_xstrdup("no output");
+    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        data[--len] = '\0';
+    char *nl = strrchr(data, '\n');
+    char *line = cz_xstrdup(nl ? nl + 1 : (len ? data : "no output"));
+    free(data);
+    return line;
+}
+
+int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
+{
+    if (cz_vm_config_validate(c, err) < 0)
+        return -1;
+    enum cz_accel accel = c->accel == CZ_ACCEL_AUTO ? CZ_ACCEL_TCG : c->accel;
+    cz_vm *vm = cz_xcalloc(1, sizeof(*vm));
+    vm->ops = &cz_vmm_qemu;
+    vm->pid = -1;
+    vm->pidfd = -1;
+    vm->control_fd = -1;
+    vm->accel = accel;
+    vm->agent_socket = cz_xasprintf("%s/agent.sock", c->run_dir);
+    vm->control_socket = cz_xasprintf("%s/qmp.sock", c->run_dir);
+    vm->log_path = cz_xasprintf("%s/qemu.log", c->run_dir);
+    unlink(vm->agent_socket);
+    unlink(vm->control_socket);
+    struct cz_vm_paths paths = {.agent_socket = vm->agent_socket,
+                                .control_socket = vm->control_socket};
+    struct cz_argv argv = {0};
+    cz_autofree char *exe = NULL;
+    if (vm->ops->build_argv(c, accel, &paths, &argv, err) < 0)
+        goto fail;
+    if (cz_log_enabled(CZ_LOG_DEBUG)) {
+        cz_buf b = {0};
+        for (size_t i = 0; i < argv.n; i++)
+            cz_buf_printf(&b, "%s%s", i ? " " : "", argv.v[i]);
+        cz_debug("vm %s: %s", c->name ? c->name : "", b.data);
+        cz_buf_free(&b);
+    }
+    int logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        cz_error_errno(err, errno, "create %s", vm->log_path);
+        goto fail;
+    }
+    exe = find_program(argv.v[0]);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cz_error_errno(err, errno, "start QEMU");
+        close(logfd);
+        goto fail;
+    }
+    if (pid == 0) {
+        /* Child: a clean signal state and only stdio open. */
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++)
+            signal(s, SIG_DFL);
+        setsid(); /* Ctrl-C in the CLI's terminal must not reach QEMU directly */
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        syscall(SYS_close_range, 3, ~0u, 0);
+        execv(exe ? exe : argv.v[0], argv.v);
+        dprintf(2, "exec %s: %s\n", argv.v[0], strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    vm->pid = pid;
+    vm->pidfd = pidfd_open_(pid);
+    /* QMP comes up within milliseconds; if QEMU exits first, say why. */
+    uint64_t deadline = cz_now_ns() + 10ull * 1000000000ull;
+    while (vm->control_fd < 0) {
+        if (vm->pidfd >= 0) {
+            struct pollfd pfd = {.fd = vm->pidfd, .events = POLLIN};
+            if (poll(&pfd, 1, 0) == 1) {
+                cz_autofree char *line = last_log_line(vm->log_path);
+                cz_error_set(err, EIO, "QEMU exited at start: %s", line);
+                goto fail;
+            }
+        }
+        cz_error cerr = {0};
+        vm->control_fd = vm->ops->control_connect(vm->control_socket, 200, &cerr);
+        if (vm->control_fd < 0 && cz_now_ns() > deadline) {
+            cz_error_set(err, ETIMEDOUT, "QEMU did not open its control socket: %s", cerr.msg);
+            goto fail;
+        }
+    }
+    cz_argv_free(&argv);
+    *out = vm;
+    return 0;
+fail:
+    cz_argv_free(&argv);
+    cz_vm_free(vm);
+    return -1;
+}
+
+pid_t cz_vm_pid(const cz_vm *vm)
+{
+    return vm->pid;
+}
+
+const char *cz_vm_agent_socket(const cz_vm *vm)
+{
+    return vm->agent_socket;
+}
+
+enum cz_accel cz_vm_accel(const cz_vm *vm)
+{
+    return vm->accel;
+}
+
+int cz_vm_qmp(cz_vm *vm, const char *command, char **reply, cz_error *err)
+{
+    if (vm->control_fd < 0 || vm->exited)
+        return cz_error_set(err, ESRCH, "the VM is not running");
+    return vm->ops->control_call(vm->control_fd, command, reply, 5000, err);
+}
+
+int cz_vm_status(cz_vm *vm, char **status, cz_error *err)
+{
+    char *reply = NULL;
+    if (cz_vm_qmp(vm, "{\"execute\":\"query-status\"}", &reply, err) < 0)
+        return -1;
+    json_t *j = json_loads(reply, 0, NULL);
+    free(reply);
+    const char *s = json_string_value(json_object_get(j, "status"));
+    *status = cz_xstrdup(s ? s : "unknown");
+    json_decref(j);
+    return 0;
+}
+
+static bool wait_gone(cz_vm *vm, int ms)
+{
+    if (vm->pidfd < 0)
+        return false;
+    struct pollfd pfd = {.fd = vm->pidfd, .events = POLLIN};
+    return poll(&pfd, 1, ms) == 1;
+}
+
+void cz_vm_kill(cz_vm *vm)
+{
+    if (!vm || vm->pid <= 0 || vm->exited)
+        return;
+    if (vm->control_fd >= 0) {
+        cz_error ignore;
+        vm->ops->control_call(vm->control_fd, "{\"execute\":\"quit\"}", NULL, 1000, &ignore);
+    }
+    if (!wait_gone(vm, 2000)) {
+        if (vm->pidfd >= 0)
+            syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+        else
+            kill(vm->pid, SIGKILL);
+        wait_gone(vm, 2000);
+    }
+}
+
+void cz_vm_exited(cz_vm *vm, int wait_status)
+{
+    vm->exited = true;
+    vm->wait_status = wait_status;
+}
+
+void cz_vm_free(cz_vm *vm)
+{
+    if (!vm)
+        return;
+    cz_vm_kill(vm);
+    if (vm->control_fd >= 0)
+        close(vm->control_fd);
+    if (vm->pidfd >= 0)
+        close(vm->pidfd);
+    unlink(vm->agent_socket);
+    unlink(vm->control_socket);
+    free(vm->agent_socket);
+    free(vm->control_socket);
+    free(vm->log_path);
+    free(vm);
+}

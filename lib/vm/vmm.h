@@ -1,0 +1,40 @@
+/* Internal: what a VMM backend provides to lib/vm. QEMU is the one backend
+ * today; another VMM (cloud-hypervisor, Firecracker) would add a file beside
+ * qemu.c implementing these. */
+#ifndef CZ_VM_VMM_H
+#define CZ_VM_VMM_H
+
+#include <cz/vm.h>
+
+#include "base/util.h"
+
+struct cz_argv {
+    char **v;
+    size_t n, cap;
+};
+void cz_argv_add(struct cz_argv *a, const char *s);
+void cz_argv_addf(struct cz_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cz_argv_free(struct cz_argv *a);
+
+struct cz_vm_paths {
+    const char *agent_socket;   /* host end of the agent channel */
+    const char *control_socket; /* the VMM's control socket (QMP) */
+};
+
+struct cz_vmm_ops {
+    const char *name;
+    /* The VMM's command line for c. */
+    int (*build_argv)(const struct cz_vm_config *c, enum cz_accel accel,
+                      const struct cz_vm_paths *paths, struct cz_argv *out, cz_error *err);
+    /* Open the control channel once the VMM runs; returns an fd. */
+    int (*control_connect)(const char *control_socket, int timeout_ms, cz_error *err);
+    /* One control command; reply text allocated. */
+    int (*control_call)(int fd, const char *command, char **reply, int timeout_ms, cz_error *err);
+};
+
+extern const struct cz_vmm_ops cz_vmm_qemu;
+
+/* Default guest kernel command line for fast boot under accel. */
+char *cz_vm_default_cmdline(enum cz_accel accel);
+
+#endif

@@ -1,0 +1,110 @@
+/* Unit tests of lib/vm that need no VM: validation and the QEMU command line. */
+#include "unit.h"
+#include <cz/vm.h>
+
+#include <stdlib.h>
+
+static char **argv_for(const struct cz_vm_config *c, enum cz_accel a)
+{
+    cz_error err = {0};
+    return cz_vm_argv(c, a, &err);
+}
+
+static int has_arg(char **v, const char *want)
+{
+    for (int i = 0; v && v[i]; i++)
+        if (strstr(v[i], want))
+            return 1;
+    return 0;
+}
+
+static void free_argv(char **v)
+{
+    for (int i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+}
+
+TEST(validate_catches_bad_configs)
+{
+    char k[256], d[256];
+    snprintf(k, sizeof(k), "%s/vmlinux", unit_tmpdir());
+    snprintf(d, sizeof(d), "%s/disk.img", unit_tmpdir());
+    touch(k);
+    touch(d);
+    struct cz_vm_disk disk = {.path = d, .readonly = true};
+    struct cz_vm_config c = {.kernel = k, .cpus = 1, .memory_mib = 256, .run_dir = unit_tmpdir(),
+                             .disks = &disk, .n_disks = 1, .accel = CZ_ACCEL_TCG};
+    cz_error err = {0};
+    CHECK_OK(cz_vm_config_validate(&c, &err), &err);
+    c.cpus = 0;
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "CPUs") != NULL);
+    c.cpus = 2;
+    c.memory_mib = 16;
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "memory") != NULL);
+    c.memory_mib = 256;
+    c.kernel = "/nonexistent/vmlinux";
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "kernel /nonexistent/vmlinux") != NULL);
+    c.kernel = k;
+    c.qemu = "no-such-qemu-binary";
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "not found") != NULL);
+    c.qemu = NULL;
+    struct cz_vm_disk bad = {.path = "/tmp/a,b", .readonly = true};
+    c.disks = &bad;
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    c.disks = &disk;
+    struct cz_vm_port port = {.host_port = 8080, .guest_port = 80};
+    c.net.kind = CZ_VM_NET_NONE;
+    c.net.ports = &port;
+    c.net.n_ports = 1;
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "user-mode") != NULL);
+}
+
+TEST(qemu_argv_has_the_fast_boot_shape)
+{
+    struct cz_vm_disk disks[] = {{.path = "/img/ro.ext4", .readonly = true},
+                                 {.path = "/img/rw.ext4", .readonly = false}};
+    struct cz_vm_share share = {.tag = "vol0", .path = "/srv/data", .readonly = true};
+    struct cz_vm_port port = {.host_port = 8080, .guest_port = 80};
+    struct cz_vm_config c = {.name = "c1", .kernel = "/k/vmlinux", .initrd = "/k/init.cpio",
+                             .cpus = 2, .memory_mib = 512, .run_dir = "/run/cz/c1",
+                             .disks = disks, .n_disks = 2, .shares = &share, .n_shares = 1,
+                             .console_log = "/var/log/c1.console",
+                             .net = {.kind = CZ_VM_NET_USER, .ports = &port, .n_ports = 1}};
+    char **v = argv_for(&c, CZ_ACCEL_TCG);
+    CHECK(v != NULL);
+    CHECK(has_arg(v, "microvm,x-option-roms=off,acpi=off"));
+    CHECK(has_arg(v, "tcg"));
+    CHECK(has_arg(v, "noapictimer"));
+    CHECK(has_arg(v, "file=/img/ro.ext4,format=raw,if=none,cache=unsafe,readonly=on"));
+    CHECK(has_arg(v, "file=/img/rw.ext4,format=raw,if=none,cache=writeback"));
+    CHECK(has_arg(v, "virtio-9p-device,fsdev=fs0,mount_tag=vol0"));
+    CHECK(has_arg(v, "hostfwd=tcp:127.0.0.1:8080-:80"));
+    CHECK(has_arg(v, "virtserialport,chardev=agent,name=cz.agent"));
+    CHECK(has_arg(v, "path=/run/cz/c1/agent.sock"));
+    CHECK(has_arg(v, "unix:/run/cz/c1/qmp.sock"));
+    CHECK(has_arg(v, "file,id=console,path=/var/log/c1.console"));
+    free_argv(v);
+    v = argv_for(&c, CZ_ACCEL_KVM);
+    CHECK(has_arg(v, "kvm"));
+    CHECK(!has_arg(v, "noapictimer"));
+    free_argv(v);
+    c.vsock = true;
+    c.vsock_cid = 7;
+    v = argv_for(&c, CZ_ACCEL_KVM);
+    CHECK(has_arg(v, "vhost-vsock-device,guest-cid=7"));
+    CHECK(!has_arg(v, "virtserialport"));
+    free_argv(v);
+}
