@@ -8,6 +8,9 @@
 #include "base/util.h"
 
 #include <dirent.h>
+#include <linux/vm_sockets.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,12 +22,45 @@
 
 vminitd g_vminitd;
 
+#define AGENT_VSOCK_PORT 1024
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vminitd [--listen unix:PATH] [--port DEVICE] [--debug]\n"
-               "  --listen unix:PATH  serve on a unix socket (host tests)\n"
-               "  --port DEVICE       serve on this virtio-serial port device\n"
-               "  default as PID 1: the virtio-serial port named cz.agent\n");
+    fprintf(f,
+            "usage: vminitd [--listen unix:PATH|vsock:PORT] [--port DEVICE] [--debug]\n"
+            "  --listen unix:PATH  serve on a unix socket (host tests)\n"
+            "  --listen vsock:PORT serve on a vsock port\n"
+            "  --port DEVICE       serve on this virtio-serial port device\n"
+            "  default as PID 1: vsock port %d when the VM has a vsock device, else the\n"
+            "  virtio-serial port named cz.agent\n",
+            AGENT_VSOCK_PORT);
+}
+
+/* The guest's vsock CID, or 0 when there is no vsock device: the transport then
+ * reports VMADDR_CID_ANY (a vsock module without a device is common). */
+static unsigned vsock_local_cid(void)
+{
+    int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned cid = VMADDR_CID_ANY;
+    int rc = ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid);
+    close(fd);
+    return rc < 0 || cid == VMADDR_CID_ANY || cid <= VMADDR_CID_HOST ? 0 : cid;
+}
+
+static int listen_vsock(unsigned port, cz_error *err)
+{
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "listen on vsock port %u: socket", port);
+    struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+        int e = errno;
+        close(fd);
+        return cz_error_errno(err, e, "listen on vsock port %u", port);
+    }
+    return cz_rpc_server_listen_fd(g_vminitd.server, fd, err);
 }
 
 int vminitd_check_path(const char *what, const char *path, cz_error *err)
@@ -131,14 +167,20 @@ int main(int argc, char **argv)
 {
     const char *listen_path = NULL;
     const char *port = NULL;
+    long vsock_port = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-            listen_path = argv[++i];
-            if (!cz_str_has_prefix(listen_path, "unix:")) {
-                fprintf(stderr, "Error: --listen takes unix:PATH, not '%s'\n", listen_path);
+            const char *a = argv[++i];
+            char *end = NULL;
+            if (cz_str_has_prefix(a, "unix:") && a[5]) {
+                listen_path = a + 5;
+            } else if (cz_str_has_prefix(a, "vsock:") &&
+                       (vsock_port = strtol(a + 6, &end, 10)) > 0 && !*end &&
+                       vsock_port <= 0xffffffffL) {
+            } else {
+                fprintf(stderr, "Error: --listen takes unix:PATH or vsock:PORT, not '%s'\n", a);
                 return 2;
             }
-            listen_path += 5;
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             port = argv[++i];
         } else if (strcmp(argv[i], "--debug") == 0) {
@@ -154,7 +196,7 @@ int main(int argc, char **argv)
     }
     /* The VM's init: PID 1 and not a host test (which may be PID 1 of a pid namespace,
      * where mounting over /tmp or powering off is not what anyone wants). */
-    g_vminitd.pid1 = getpid() == 1 && !listen_path;
+    g_vminitd.pid1 = getpid() == 1 && !listen_path && vsock_port < 0;
     signal(SIGPIPE, SIG_IGN);
     if (g_vminitd.pid1) {
         mount_basics();
@@ -188,6 +230,11 @@ int main(int argc, char **argv)
         if (cz_rpc_server_listen_unix(g_vminitd.server, listen_path, &err) < 0)
             goto fail;
         fprintf(stderr, "vminitd: serving on unix:%s\n", listen_path);
+    } else if (vsock_port > 0 || (!port && vsock_local_cid())) {
+        unsigned p = vsock_port > 0 ? (unsigned)vsock_port : AGENT_VSOCK_PORT;
+        if (listen_vsock(p, &err) < 0)
+            goto fail;
+        fprintf(stderr, "vminitd: serving on vsock port %u\n", p);
     } else {
         g_vminitd.port_path = port ? port : find_agent_port();
         if (!g_vminitd.port_path) {

@@ -182,6 +182,9 @@ CZ_PUBLIC int cz_rpc_server_add_method(cz_rpc_server *server,
                                        void *data, cz_error *err);
 /* Listen on a unix socket (an existing socket file is replaced). */
 CZ_PUBLIC int cz_rpc_server_listen_unix(cz_rpc_server *server, const char *path, cz_error *err);
+/* Accept connections on a bound, listening stream socket of any family (vsock,
+ * TCP, unix); the server takes the fd. Replaces a previous listener. */
+CZ_PUBLIC int cz_rpc_server_listen_fd(cz_rpc_server *server, int fd, cz_error *err);
 /* Serve one already connected byte stream (virtio-serial port, accepted socket).
  * The server takes the fd. */
 CZ_PUBLIC int cz_rpc_server_add_connection(cz_rpc_server *server, int fd, cz_error *err);

@@ -1198,6 +1198,26 @@ static void accept_cb(cz_loop *loop, int fd, uint32_t events, void *data)
     }
 }
 
+int cz_rpc_server_listen_fd(cz_rpc_server *s, int fd, cz_error *err)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return cz_error_errno(err, e, "listen: set fd %d non-blocking", fd);
+    }
+    if (cz_loop_add_fd(s->loop, fd, CZ_LOOP_IN, accept_cb, s, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (s->listen_fd >= 0) {
+        cz_loop_del_fd(s->loop, s->listen_fd);
+        close(s->listen_fd);
+    }
+    s->listen_fd = fd;
+    return 0;
+}
+
 int cz_rpc_server_listen_unix(cz_rpc_server *s, const char *path, cz_error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1213,13 +1233,8 @@ int cz_rpc_server_listen_unix(cz_rpc_server *s, const char *path, cz_error *err)
         return cz_error_errno(err, errno, "listen on %s: bind", path);
     if (listen(fd, 64) < 0)
         return cz_error_errno(err, errno, "listen on %s", path);
-    if (cz_loop_add_fd(s->loop, fd, CZ_LOOP_IN, accept_cb, s, err) < 0)
+    if (cz_rpc_server_listen_fd(s, cz_steal_fd(&fd), err) < 0)
         return cz_error_wrap(err, "listen on %s", path);
-    if (s->listen_fd >= 0) {
-        cz_loop_del_fd(s->loop, s->listen_fd);
-        close(s->listen_fd);
-    }
-    s->listen_fd = cz_steal_fd(&fd);
     free(s->listen_path);
     s->listen_path = cz_xstrdup(path);
     return 0;
