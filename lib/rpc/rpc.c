@@ -287,9 +287,15 @@ static void call_end_local(cz_rpc_call *call, int status, const char *message)
     conn_schedule_flush(c);
 }
 
+/* A callback failed: the server sends the status (through the one mapping in
+ * cz_rpc_call_finish); the client cancels the call and reports it locally. */
 static void call_end_error(cz_rpc_call *call, const cz_error *err)
 {
-    call_end_local(call, cz_rpc_status_from_errno(err->code), err->msg[0] ? err->msg : "failed");
+    if (call->conn->is_server)
+        cz_rpc_call_finish(call, err);
+    else
+        call_end_local(call, cz_rpc_status_from_errno(err->code),
+                       err->msg[0] ? err->msg : "failed");
 }
 
 static bool call_over(const cz_rpc_call *call)
