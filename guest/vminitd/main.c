@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -198,6 +199,11 @@ int main(int argc, char **argv)
      * where mounting over /tmp or powering off is not what anyone wants). */
     g_vminitd.pid1 = getpid() == 1 && !listen_path && vsock_port < 0;
     signal(SIGPIPE, SIG_IGN);
+    /* Large message buffers come from mmap and go back to the kernel when freed:
+     * the agent's resident memory falls back to ~1 MiB after a big transfer (glibc's
+     * default raises the threshold after the first big free and keeps the memory). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     if (g_vminitd.pid1) {
         mount_basics();
         setsid();

@@ -25,6 +25,7 @@
 
 #define OUT_BATCH (256u << 10)
 #define READ_CHUNK (256u << 10)
+#define MAX_DATA_FRAME (128u << 10)
 
 typedef struct chunk {
     struct chunk *next;
@@ -850,8 +851,12 @@ static ssize_t read_length_cb(nghttp2_session *session, uint8_t frame_type, int3
                               int32_t session_remote_window_size, int32_t stream_remote_window_size,
                               uint32_t remote_max_frame_size, void *user_data)
 {
+    /* Large frames cut per-frame costs, but nghttp2 keeps a buffer the size of the
+     * largest frame sent (as we keep conn->out): bounded, so a big message does not
+     * leave megabytes resident per connection. */
     ssize_t n = CZ_MIN(session_remote_window_size, stream_remote_window_size);
     n = CZ_MIN(n, (ssize_t)remote_max_frame_size);
+    n = CZ_MIN(n, (ssize_t)MAX_DATA_FRAME);
     return CZ_MAX(n, (ssize_t)1);
 }
 
