@@ -9,7 +9,7 @@ VMINITD_LDFLAGS := $(LDFLAGS)
 VMINITD_LIBS := $(LDLIBS)
 else
 VMINITD_LDFLAGS := -static -Wl,--gc-sections
-VMINITD_LIBS := -lnghttp2 -lprotobuf-c -lm
+VMINITD_LIBS := -lnghttp2 -lprotobuf-c -lz -lm
 endif
 
 ALL_TARGETS += $(VMINITD)

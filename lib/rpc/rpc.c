@@ -22,6 +22,7 @@
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <zlib.h>
 
 #define OUT_BATCH (256u << 10)
 #define READ_CHUNK (256u << 10)
@@ -79,6 +80,7 @@ struct cz_rpc_call {
 
     /* request headers (server) */
     char *h_method, *h_ctype, *h_timeout;
+    char *encoding; /* grpc-encoding of the messages we receive */
 
     uint64_t deadline_ns;
     uint64_t deadline_timer;
@@ -174,6 +176,7 @@ static void call_free(cz_rpc_call *call)
     free(call->h_method);
     free(call->h_ctype);
     free(call->h_timeout);
+    free(call->encoding);
     if (call->held_request)
         protobuf_c_message_free_unpacked(call->held_request, NULL);
     free(call);
@@ -355,7 +358,7 @@ static int submit_response_headers(cz_rpc_call *call)
     nghttp2_nv nva[] = {
         NV(":status", "200"),
         NV("content-type", "application/grpc"),
-        NV("grpc-accept-encoding", "identity"),
+        NV("grpc-accept-encoding", "identity,gzip"),
     };
     nghttp2_data_provider prd = {.source.ptr = call, .read_callback = data_read_cb};
     call->headers_sent = true;
@@ -538,6 +541,51 @@ static void call_deliver(cz_rpc_call *call, ProtobufCMessage *msg)
         call_end_error(call, &err);
 }
 
+/* Inflate a gzip message, never beyond max bytes: 0, or -1 for invalid data,
+ * -2 for too large (a small message may inflate to gigabytes). */
+static int gunzip_bounded(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)
+{
+    z_stream z = {0};
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return -1;
+    size_t cap = CZ_MIN(CZ_MAX(len * 4, (size_t)4096), max + 1);
+    uint8_t *buf = cz_xmalloc(cap);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    size_t used = 0;
+    int rc = 0, zr;
+    for (;;) {
+        if (used == cap) {
+            if (cap > max) {
+                rc = -2;
+                break;
+            }
+            cap = CZ_MIN(cap * 2, max + 1);
+            buf = cz_xrealloc(buf, cap);
+        }
+        z.next_out = buf + used;
+        z.avail_out = (uInt)(cap - used);
+        zr = inflate(&z, Z_NO_FLUSH);
+        used = cap - z.avail_out;
+        if (zr == Z_STREAM_END)
+            break;
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && z.avail_out == 0)) {
+            rc = -1;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    if (rc == 0 && (used > max || z.avail_in != 0))
+        rc = used > max ? -2 : -1;
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = used;
+    return 0;
+}
+
 /* Parse and deliver complete messages; consume flow-control window for what was
  * taken; deliver the half-close once everything before it was delivered. */
 static void call_pump(cz_rpc_call *call)
@@ -555,9 +603,11 @@ static void call_pump(cz_rpc_call *call)
             call_end_local(call, CZ_RPC_INTERNAL, msgbuf);
             break;
         }
-        if (p[0] == 1) {
-            call_end_local(call, CZ_RPC_UNIMPLEMENTED,
-                           "compressed message received, but only identity encoding is supported");
+        if (p[0] == 1 && (!call->encoding || strcmp(call->encoding, "gzip") != 0)) {
+            snprintf(msgbuf, sizeof(msgbuf),
+                     "message compressed with '%.64s', which is not supported (identity, gzip)",
+                     call->encoding ? call->encoding : "");
+            call_end_local(call, CZ_RPC_UNIMPLEMENTED, msgbuf);
             break;
         }
         if (len > c->opts.max_recv_message) {
@@ -568,7 +618,29 @@ static void call_pump(cz_rpc_call *call)
         }
         if (avail < 5 + (size_t)len)
             break;
-        ProtobufCMessage *msg = protobuf_c_message_unpack(call->in_desc, NULL, len, p + 5);
+        cz_autofree uint8_t *inflated = NULL;
+        const uint8_t *body = p + 5;
+        size_t body_len = len;
+        if (p[0] == 1) {
+            int zr = gunzip_bounded(p + 5, len, c->opts.max_recv_message, &inflated, &body_len);
+            if (zr < 0) {
+                call->rpos += 5 + (size_t)len;
+                if (zr == -2)
+                    snprintf(msgbuf, sizeof(msgbuf),
+                             "decompressed message larger than max (%zu bytes)",
+                             c->opts.max_recv_message);
+                else
+                    snprintf(msgbuf, sizeof(msgbuf), "invalid gzip data in a message of %s",
+                             call->path);
+                call_end_local(call, zr == -2 ? CZ_RPC_RESOURCE_EXHAUSTED : CZ_RPC_INTERNAL,
+                               msgbuf);
+                break;
+            }
+            body = inflated;
+            cz_debug("rpc: %s: inflated a gzip message of %u bytes to %zu", call->path, len,
+                     body_len);
+        }
+        ProtobufCMessage *msg = protobuf_c_message_unpack(call->in_desc, NULL, body_len, body);
         call->rpos += 5 + (size_t)len;
         if (!msg) {
             snprintf(msgbuf, sizeof(msgbuf), "cannot decode message of %s: invalid %s", call->path,
@@ -687,6 +759,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             set_str(&call->h_ctype, value, valuelen);
         else if (IS("grpc-timeout"))
             set_str(&call->h_timeout, value, valuelen);
+        else if (IS("grpc-encoding"))
+            set_str(&call->encoding, value, valuelen);
     } else {
         if (IS(":status")) {
             int s = 0;
@@ -701,6 +775,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                 call->have_grpc_status = true;
                 call->status = s;
             }
+        } else if (IS("grpc-encoding")) {
+            set_str(&call->encoding, value, valuelen);
         } else if (IS("grpc-message")) {
             if (!call->local_status) {
                 free(call->message);
@@ -1346,6 +1422,7 @@ cz_rpc_call *cz_rpc_client_start(cz_rpc_client *cl, const ProtobufCServiceDescri
         NV(":authority", "localhost"),
         NV("content-type", "application/grpc"),
         NV("te", "trailers"),
+        NV("grpc-accept-encoding", "identity,gzip"),
         NV("user-agent", "cz-rpc/" CZ_VERSION),
         NV("grpc-timeout", tmo),
     };
