@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -242,7 +243,14 @@ int main(int argc, char **argv)
             goto fail;
         fprintf(stderr, "vminitd: serving on vsock port %u\n", p);
     } else {
-        g_vminitd.port_path = port ? port : find_agent_port();
+        /* The port appears when the virtio-serial driver has talked to the
+         * device, which can be after init starts: wait for it, boundedly. */
+        g_vminitd.port_path = port;
+        for (int i = 0; i < 1000 && !g_vminitd.port_path; i++) {
+            g_vminitd.port_path = find_agent_port();
+            if (!g_vminitd.port_path)
+                usleep(5000);
+        }
         if (!g_vminitd.port_path) {
             cz_error_set(&err, ENODEV, "no virtio-serial port named cz.agent");
             goto fail;

@@ -234,8 +234,11 @@ static void shutdown_now(cz_loop *loop, void *data)
 {
     sync();
     if (g_vminitd.pid1) {
-        reboot(shutdown_action == CZ__AGENT__V1__SHUTDOWN_REQUEST__ACTION__REBOOT ? RB_AUTOBOOT
-                                                                                  : RB_POWER_OFF);
+        /* Our guest kernel has no ACPI, so RB_POWER_OFF would only halt the CPU
+         * and leave QEMU running. The VM runs with -no-reboot and reboot=t: a
+         * reboot ends it, which is what power-off means for a container's VM. */
+        (void)shutdown_action;
+        reboot(RB_AUTOBOOT);
         return; /* only reached if reboot failed; keep serving */
     }
     cz_loop_stop(loop);

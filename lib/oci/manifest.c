@@ -222,6 +222,24 @@ static int check_schema(json_t *j, const char *what, cz_error *err)
     return 0;
 }
 
+/* A JSON array of descriptors (at most max) into a new array. */
+static int parse_descriptors(json_t *arr, size_t max, const char *what, cz_descriptor **out,
+                             size_t *n_out, cz_error *err)
+{
+    if (!json_is_array(arr))
+        return cz_error_set(err, EINVAL, "invalid %s: not an array", what);
+    size_t n = json_array_size(arr);
+    if (n > max)
+        return cz_error_set(err, EINVAL, "invalid %s: %zu entries is more than %zu", what, n, max);
+    *out = cz_xcalloc(n, sizeof(cz_descriptor));
+    for (size_t i = 0; i < n; i++) {
+        if (cz_descriptor_from_json(json_array_get(arr, i), &(*out)[i], what, err) < 0)
+            return -1;
+        (*n_out)++;
+    }
+    return 0;
+}
+
 void cz_manifest_free(cz_manifest *m)
 {
     if (!m)
@@ -255,23 +273,9 @@ int cz_manifest_parse(const char *data, size_t len, cz_manifest *out, cz_error *
     if (cz_descriptor_from_json(json_object_get(j, "config"), &out->config, "manifest config",
                                 err) < 0)
         goto out;
-    json_t *layers = json_object_get(j, "layers");
-    if (!json_is_array(layers)) {
-        cz_error_set(err, EINVAL, "invalid manifest: layers is not an array");
+    if (parse_descriptors(json_object_get(j, "layers"), 4096, "manifest layers", &out->layers,
+                          &out->n_layers, err) < 0)
         goto out;
-    }
-    size_t n = json_array_size(layers);
-    if (n > 4096) {
-        cz_error_set(err, EINVAL, "invalid manifest: %zu layers is more than 4096", n);
-        goto out;
-    }
-    out->layers = cz_xcalloc(n, sizeof(cz_descriptor));
-    for (size_t i = 0; i < n; i++) {
-        if (cz_descriptor_from_json(json_array_get(layers, i), &out->layers[i], "manifest layer",
-                                    err) < 0)
-            goto out;
-        out->n_layers++;
-    }
     r = 0;
 out:
     json_decref(j);
@@ -308,23 +312,9 @@ int cz_index_parse(const char *data, size_t len, cz_index *out, cz_error *err)
         goto out;
     }
     out->media_type = cz_xstrdup(mt ? mt : CZ_MEDIA_OCI_INDEX);
-    json_t *ms = json_object_get(j, "manifests");
-    if (!json_is_array(ms)) {
-        cz_error_set(err, EINVAL, "invalid index: manifests is not an array");
+    if (parse_descriptors(json_object_get(j, "manifests"), 65536, "index manifests",
+                          &out->manifests, &out->n_manifests, err) < 0)
         goto out;
-    }
-    size_t n = json_array_size(ms);
-    if (n > 65536) {
-        cz_error_set(err, EINVAL, "invalid index: too many manifests (%zu)", n);
-        goto out;
-    }
-    out->manifests = cz_xcalloc(n, sizeof(cz_descriptor));
-    for (size_t i = 0; i < n; i++) {
-        if (cz_descriptor_from_json(json_array_get(ms, i), &out->manifests[i], "index entry",
-                                    err) < 0)
-            goto out;
-        out->n_manifests++;
-    }
     r = 0;
 out:
     json_decref(j);
