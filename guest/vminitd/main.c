@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 vminitd g_vminitd;
 
@@ -127,6 +128,14 @@ static char *find_agent_port(void)
     return found;
 }
 
+/* Seconds since the kernel started (for the boot-time line on the console). */
+static double uptime_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void open_port(cz_loop *loop, void *data);
 
 /* The host went away: a new host connection gets a fresh session on a reopened port. */
@@ -206,7 +215,9 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     if (g_vminitd.pid1) {
+        cz_debug("vminitd: started %.3f s after boot", uptime_s());
         mount_basics();
+        cz_debug("vminitd: mounts done %.3f s after boot", uptime_s());
         setsid();
     }
     sigset_t set;
@@ -257,7 +268,8 @@ int main(int argc, char **argv)
         }
         cz_rpc_server_on_disconnect(g_vminitd.server, on_disconnect, NULL);
         open_port(g_vminitd.loop, NULL);
-        fprintf(stderr, "vminitd: serving on %s\n", g_vminitd.port_path);
+        fprintf(stderr, "vminitd: serving on %s (%.3f s after boot)\n", g_vminitd.port_path,
+                uptime_s());
     }
     for (;;) {
         if (cz_loop_run(g_vminitd.loop, &err) < 0)
