@@ -206,6 +206,12 @@ CZ_PUBLIC cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *p
                                                     const cz_rpc_opts *opts, cz_error *err);
 /* Cancels every open call (on_close UNAVAILABLE... CANCELLED) and closes the fd. */
 CZ_PUBLIC void cz_rpc_client_free(cz_rpc_client *client);
+/* Called once when the connection breaks (EOF, error, protocol violation), after
+ * every open call got its on_close: e.g. the runtime learns that the guest is
+ * gone. Not called by cz_rpc_client_free. The callback may free the client. */
+CZ_PUBLIC void cz_rpc_client_on_disconnect(cz_rpc_client *client,
+                                           void (*fn)(cz_rpc_client *client, void *data),
+                                           void *data);
 /* False once the connection broke. */
 CZ_PUBLIC bool cz_rpc_client_is_connected(const cz_rpc_client *client);
 

@@ -123,6 +123,8 @@ struct cz_rpc_server {
 
 struct cz_rpc_client {
     conn *conn;
+    void (*on_disconnect)(cz_rpc_client *client, void *data);
+    void *on_disconnect_data;
 };
 
 static void conn_fail(conn *c);
@@ -1049,9 +1051,13 @@ static void conn_destroy(conn *c)
             }
         }
     }
-    if (c->client)
-        c->client->conn = NULL;
+    cz_rpc_client *cl = c->client;
+    if (cl)
+        cl->conn = NULL;
     free(c);
+    /* Only a connection that broke by itself is reported, not one the owner freed. */
+    if (cl && cl->on_disconnect)
+        cl->on_disconnect(cl, cl->on_disconnect_data);
     if (s && s->on_disconnect)
         s->on_disconnect(s, s->on_disconnect_data);
 }
@@ -1376,10 +1382,17 @@ cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *path, const
     return cz_rpc_client_new(loop, fd, opts, err);
 }
 
+void cz_rpc_client_on_disconnect(cz_rpc_client *cl, void (*fn)(cz_rpc_client *, void *), void *data)
+{
+    cl->on_disconnect = fn;
+    cl->on_disconnect_data = data;
+}
+
 void cz_rpc_client_free(cz_rpc_client *cl)
 {
     if (!cl)
         return;
+    cl->on_disconnect = NULL;
     if (cl->conn)
         conn_destroy(cl->conn);
     free(cl);

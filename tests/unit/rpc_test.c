@@ -261,12 +261,20 @@ static void note_close(cz_rpc_call *call, int status, const char *message)
 }
 static const cz_rpc_handler note_handler = {.on_close = note_close};
 
+static int disconnects;
+static void note_disconnect(cz_rpc_client *client, void *data)
+{
+    disconnects++;
+}
+
 TEST(inprocess_server_gone_is_unavailable)
 {
     cz_error err = {0};
     pair p = {0};
     CHECK_OK(make_pair(&p, NULL, &err), &err);
     closed_status = -1;
+    disconnects = 0;
+    cz_rpc_client_on_disconnect(p.client, note_disconnect, NULL);
     cz_rpc_call *call = cz_rpc_client_start(p.client, agent, "Wait", 0, &note_handler, NULL, &err);
     CHECK(call);
     Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
@@ -281,6 +289,7 @@ TEST(inprocess_server_gone_is_unavailable)
         CHECK_OK(cz_loop_run_once(p.loop, 10, &err), &err);
     CHECK_INT(closed_status, CZ_RPC_UNAVAILABLE);
     CHECK(!cz_rpc_client_is_connected(p.client));
+    CHECK_INT(disconnects, 1);
     free_pair(&p);
 }
 
