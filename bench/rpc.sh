@@ -2,12 +2,14 @@
 # rpc benchmark: unary round-trip latency and server-streaming throughput over a
 # unix socket, for each client/server pairing of our rpc module and python grpcio
 # (the reference peer), measured in one run. Prints a markdown table.
-# Usage: bench/rpc.sh [BUILD_DIR] [UNARY_CALLS] [STREAM_MIB]
+# Each cell is the median of REPEAT runs (the machine is shared: medians tame the noise).
+# Usage: bench/rpc.sh [BUILD_DIR] [UNARY_CALLS] [STREAM_MIB] [REPEAT]
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
 calls=${2:-5000}
 mib=${3:-512}
+repeat=${4:-3}
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/cz-bench-rpc-XXXXXX)
 pids=()
@@ -33,12 +35,20 @@ ours_client() { # SOCK -> "us_per_call MiB_per_s"
 py_client() {
     $PY "$PEER" bench "$1" "$calls" "$mib" | awk '/^unary/{u=$6} /^stream/{s=$6} END{print u, s}'
 }
-read -r oo_u oo_s < <(ours_client "$T/ours.sock")
-read -r po_u po_s < <(py_client "$T/ours.sock")
-read -r op_u op_s < <(ours_client "$T/py.sock")
-read -r pp_u pp_s < <(py_client "$T/py.sock")
+# median CMD...: runs CMD $repeat times; prints the median of each of its two columns.
+median() {
+    local i out m
+    out=$(for i in $(seq 1 "$repeat"); do "$@"; done)
+    m=$(( (repeat + 1) / 2 ))
+    echo "$(echo "$out" | cut -d' ' -f1 | sort -g | sed -n "${m}p")" \
+        "$(echo "$out" | cut -d' ' -f2 | sort -g | sed -n "${m}p")"
+}
+read -r oo_u oo_s < <(median ours_client "$T/ours.sock")
+read -r po_u po_s < <(median py_client "$T/ours.sock")
+read -r op_u op_s < <(median ours_client "$T/py.sock")
+read -r pp_u pp_s < <(median py_client "$T/py.sock")
 
-echo "unix socket, $calls unary Echo calls (tiny messages), server-streaming $mib MiB in 64 KiB messages"
+echo "unix socket, $calls unary Echo calls (tiny messages), server-streaming $mib MiB in 64 KiB messages, median of $repeat runs"
 echo
 echo "| client -> server | unary round trip (us) | stream (MiB/s) |"
 echo "|---|---:|---:|"

@@ -9,7 +9,7 @@ VMINITD_LDFLAGS := $(LDFLAGS)
 VMINITD_LIBS := $(LDLIBS)
 else
 VMINITD_LDFLAGS := -static -Wl,--gc-sections
-VMINITD_LIBS := -lnghttp2 -lprotobuf-c -ljansson -lseccomp -lm
+VMINITD_LIBS := -lnghttp2 -lprotobuf-c -ljansson -lseccomp -lz -lm
 endif
 
 ALL_TARGETS += $(VMINITD)
@@ -17,3 +17,8 @@ ALL_TARGETS += $(VMINITD)
 $(VMINITD): $(VMINITD_OBJS) $(LIBCZ)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMINITD_LDFLAGS) -o $@ $(VMINITD_OBJS) $(LIBCZ) $(VMINITD_LIBS)
+
+# The CopyIn tar reader's fuzz harness needs vminitd's tar.c besides the library.
+$(FUZZ_O)/vminitd_tar_fuzz: $(FUZZ_O)/obj/fuzz/vminitd_tar_fuzz.o $(FUZZ_O)/obj/guest/vminitd/tar.o $(FUZZ_O)/libcz-fuzz.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+.SECONDARY: $(FUZZ_O)/obj/guest/vminitd/tar.o

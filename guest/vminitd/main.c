@@ -8,26 +8,64 @@
 #include "base/util.h"
 
 #include <dirent.h>
+#include <linux/vm_sockets.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 vminitd g_vminitd;
 
+#define AGENT_VSOCK_PORT 1024
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vminitd [--listen unix:PATH] [--port DEVICE] [--cgroup-parent DIR] "
-               "[--debug]\n"
-               "  --listen unix:PATH    serve on a unix socket (host tests)\n"
-               "  --port DEVICE         serve on this virtio-serial port device\n"
-               "  --cgroup-parent DIR   containers' cgroups go under DIR (cgroup v2)\n"
-               "  default as PID 1: the virtio-serial port named cz.agent\n");
+    fprintf(f,
+            "usage: vminitd [--listen unix:PATH|vsock:PORT] [--port DEVICE] "
+            "[--cgroup-parent DIR] [--debug]\n"
+            "  --listen unix:PATH  serve on a unix socket (host tests)\n"
+            "  --listen vsock:PORT serve on a vsock port\n"
+            "  --port DEVICE       serve on this virtio-serial port device\n"
+            "  --cgroup-parent DIR containers' cgroups go under DIR (cgroup v2)\n"
+            "  default as PID 1: vsock port %d when the VM has a vsock device, else the\n"
+            "  virtio-serial port named cz.agent\n",
+            AGENT_VSOCK_PORT);
+}
+
+/* The guest's vsock CID, or 0 when there is no vsock device: the transport then
+ * reports VMADDR_CID_ANY (a vsock module without a device is common). */
+static unsigned vsock_local_cid(void)
+{
+    int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned cid = VMADDR_CID_ANY;
+    int rc = ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid);
+    close(fd);
+    return rc < 0 || cid == VMADDR_CID_ANY || cid <= VMADDR_CID_HOST ? 0 : cid;
+}
+
+static int listen_vsock(unsigned port, cz_error *err)
+{
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "listen on vsock port %u: socket", port);
+    struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+        int e = errno;
+        close(fd);
+        return cz_error_errno(err, e, "listen on vsock port %u", port);
+    }
+    return cz_rpc_server_listen_fd(g_vminitd.server, fd, err);
 }
 
 int vminitd_check_path(const char *what, const char *path, cz_error *err)
@@ -92,6 +130,14 @@ static char *find_agent_port(void)
     return found;
 }
 
+/* Seconds since the kernel started (for the boot-time line on the console). */
+static double uptime_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void open_port(cz_loop *loop, void *data);
 
 /* The host went away: a new host connection gets a fresh session on a reopened port. */
@@ -137,14 +183,20 @@ int main(int argc, char **argv)
     const char *listen_path = NULL;
     const char *cgroup_parent = NULL;
     const char *port = NULL;
+    long vsock_port = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-            listen_path = argv[++i];
-            if (!cz_str_has_prefix(listen_path, "unix:")) {
-                fprintf(stderr, "Error: --listen takes unix:PATH, not '%s'\n", listen_path);
+            const char *a = argv[++i];
+            char *end = NULL;
+            if (cz_str_has_prefix(a, "unix:") && a[5]) {
+                listen_path = a + 5;
+            } else if (cz_str_has_prefix(a, "vsock:") &&
+                       (vsock_port = strtol(a + 6, &end, 10)) > 0 && !*end &&
+                       vsock_port <= 0xffffffffL) {
+            } else {
+                fprintf(stderr, "Error: --listen takes unix:PATH or vsock:PORT, not '%s'\n", a);
                 return 2;
             }
-            listen_path += 5;
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             port = argv[++i];
         } else if (strcmp(argv[i], "--cgroup-parent") == 0 && i + 1 < argc) {
@@ -162,13 +214,20 @@ int main(int argc, char **argv)
     }
     /* The VM's init: PID 1 and not a host test (which may be PID 1 of a pid namespace,
      * where mounting over /tmp or powering off is not what anyone wants). */
-    g_vminitd.pid1 = getpid() == 1 && !listen_path;
+    g_vminitd.pid1 = getpid() == 1 && !listen_path && vsock_port < 0;
     /* In the VM containers get cgroups under /sys/fs/cgroup/cz; a host test
      * (--listen) gets none unless it names a cgroup v2 directory. */
     vminitd_set_cgroup_parent(cgroup_parent ? cgroup_parent : g_vminitd.pid1 ? NULL : "");
     signal(SIGPIPE, SIG_IGN);
+    /* Large message buffers come from mmap and go back to the kernel when freed:
+     * the agent's resident memory falls back to ~1 MiB after a big transfer (glibc's
+     * default raises the threshold after the first big free and keeps the memory). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     if (g_vminitd.pid1) {
+        cz_debug("vminitd: started %.3f s after boot", uptime_s());
         mount_basics();
+        cz_debug("vminitd: mounts done %.3f s after boot", uptime_s());
         setsid();
     }
     sigset_t set;
@@ -192,6 +251,7 @@ int main(int argc, char **argv)
     g_vminitd.server = cz_rpc_server_new(g_vminitd.loop, NULL);
     if (vminitd_register_fs(g_vminitd.server, &err) < 0 ||
         vminitd_register_system(g_vminitd.server, &err) < 0 ||
+        vminitd_register_copy(g_vminitd.server, &err) < 0 ||
         vminitd_register_network(g_vminitd.server, &err) < 0 ||
         vminitd_register_process(g_vminitd.server, &err) < 0)
         goto fail;
@@ -199,6 +259,11 @@ int main(int argc, char **argv)
         if (cz_rpc_server_listen_unix(g_vminitd.server, listen_path, &err) < 0)
             goto fail;
         fprintf(stderr, "vminitd: serving on unix:%s\n", listen_path);
+    } else if (vsock_port > 0 || (!port && vsock_local_cid())) {
+        unsigned p = vsock_port > 0 ? (unsigned)vsock_port : AGENT_VSOCK_PORT;
+        if (listen_vsock(p, &err) < 0)
+            goto fail;
+        fprintf(stderr, "vminitd: serving on vsock port %u\n", p);
     } else {
         /* The port appears when the virtio-serial driver has talked to the
          * device, which can be after init starts: wait for it, boundedly. */
@@ -214,7 +279,8 @@ int main(int argc, char **argv)
         }
         cz_rpc_server_on_disconnect(g_vminitd.server, on_disconnect, NULL);
         open_port(g_vminitd.loop, NULL);
-        fprintf(stderr, "vminitd: serving on %s\n", g_vminitd.port_path);
+        fprintf(stderr, "vminitd: serving on %s (%.3f s after boot)\n", g_vminitd.port_path,
+                uptime_s());
     }
     for (;;) {
         if (cz_loop_run(g_vminitd.loop, &err) < 0)

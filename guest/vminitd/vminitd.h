@@ -24,6 +24,8 @@ extern vminitd g_vminitd;
 /* Register the filesystem methods (fs.c) and the system methods (system.c). */
 int vminitd_register_fs(cz_rpc_server *server, cz_error *err);
 int vminitd_register_system(cz_rpc_server *server, cz_error *err);
+/* CopyIn and CopyOut (copy.c). */
+int vminitd_register_copy(cz_rpc_server *server, cz_error *err);
 /* LinkSet, AddrAdd, RouteAdd through rtnetlink (network.c). */
 int vminitd_register_network(cz_rpc_server *server, cz_error *err);
 /* CreateProcess, Exec, StartProcess, Signal, Wait, ResizePty, CloseStdin, Delete,

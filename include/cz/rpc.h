@@ -182,6 +182,9 @@ CZ_PUBLIC int cz_rpc_server_add_method(cz_rpc_server *server,
                                        void *data, cz_error *err);
 /* Listen on a unix socket (an existing socket file is replaced). */
 CZ_PUBLIC int cz_rpc_server_listen_unix(cz_rpc_server *server, const char *path, cz_error *err);
+/* Accept connections on a bound, listening stream socket of any family (vsock,
+ * TCP, unix); the server takes the fd. Replaces a previous listener. */
+CZ_PUBLIC int cz_rpc_server_listen_fd(cz_rpc_server *server, int fd, cz_error *err);
 /* Serve one already connected byte stream (virtio-serial port, accepted socket).
  * The server takes the fd. */
 CZ_PUBLIC int cz_rpc_server_add_connection(cz_rpc_server *server, int fd, cz_error *err);
@@ -203,6 +206,12 @@ CZ_PUBLIC cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *p
                                                     const cz_rpc_opts *opts, cz_error *err);
 /* Cancels every open call (on_close UNAVAILABLE... CANCELLED) and closes the fd. */
 CZ_PUBLIC void cz_rpc_client_free(cz_rpc_client *client);
+/* Called once when the connection breaks (EOF, error, protocol violation), after
+ * every open call got its on_close: e.g. the runtime learns that the guest is
+ * gone. Not called by cz_rpc_client_free. The callback may free the client. */
+CZ_PUBLIC void cz_rpc_client_on_disconnect(cz_rpc_client *client,
+                                           void (*fn)(cz_rpc_client *client, void *data),
+                                           void *data);
 /* False once the connection broke. */
 CZ_PUBLIC bool cz_rpc_client_is_connected(const cz_rpc_client *client);
 

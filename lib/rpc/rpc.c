@@ -22,9 +22,11 @@
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <zlib.h>
 
 #define OUT_BATCH (256u << 10)
 #define READ_CHUNK (256u << 10)
+#define MAX_DATA_FRAME (128u << 10)
 
 typedef struct chunk {
     struct chunk *next;
@@ -78,6 +80,7 @@ struct cz_rpc_call {
 
     /* request headers (server) */
     char *h_method, *h_ctype, *h_timeout;
+    char *encoding; /* grpc-encoding of the messages we receive */
 
     uint64_t deadline_ns;
     uint64_t deadline_timer;
@@ -120,6 +123,8 @@ struct cz_rpc_server {
 
 struct cz_rpc_client {
     conn *conn;
+    void (*on_disconnect)(cz_rpc_client *client, void *data);
+    void *on_disconnect_data;
 };
 
 static void conn_fail(conn *c);
@@ -173,6 +178,7 @@ static void call_free(cz_rpc_call *call)
     free(call->h_method);
     free(call->h_ctype);
     free(call->h_timeout);
+    free(call->encoding);
     if (call->held_request)
         protobuf_c_message_free_unpacked(call->held_request, NULL);
     free(call);
@@ -287,9 +293,15 @@ static void call_end_local(cz_rpc_call *call, int status, const char *message)
     conn_schedule_flush(c);
 }
 
+/* A callback failed: the server sends the status (through the one mapping in
+ * cz_rpc_call_finish); the client cancels the call and reports it locally. */
 static void call_end_error(cz_rpc_call *call, const cz_error *err)
 {
-    call_end_local(call, cz_rpc_status_from_errno(err->code), err->msg[0] ? err->msg : "failed");
+    if (call->conn->is_server)
+        cz_rpc_call_finish(call, err);
+    else
+        call_end_local(call, cz_rpc_status_from_errno(err->code),
+                       err->msg[0] ? err->msg : "failed");
 }
 
 static bool call_over(const cz_rpc_call *call)
@@ -348,7 +360,7 @@ static int submit_response_headers(cz_rpc_call *call)
     nghttp2_nv nva[] = {
         NV(":status", "200"),
         NV("content-type", "application/grpc"),
-        NV("grpc-accept-encoding", "identity"),
+        NV("grpc-accept-encoding", "identity,gzip"),
     };
     nghttp2_data_provider prd = {.source.ptr = call, .read_callback = data_read_cb};
     call->headers_sent = true;
@@ -531,6 +543,51 @@ static void call_deliver(cz_rpc_call *call, ProtobufCMessage *msg)
         call_end_error(call, &err);
 }
 
+/* Inflate a gzip message, never beyond max bytes: 0, or -1 for invalid data,
+ * -2 for too large (a small message may inflate to gigabytes). */
+static int gunzip_bounded(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)
+{
+    z_stream z = {0};
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return -1;
+    size_t cap = CZ_MIN(CZ_MAX(len * 4, (size_t)4096), max + 1);
+    uint8_t *buf = cz_xmalloc(cap);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    size_t used = 0;
+    int rc = 0, zr;
+    for (;;) {
+        if (used == cap) {
+            if (cap > max) {
+                rc = -2;
+                break;
+            }
+            cap = CZ_MIN(cap * 2, max + 1);
+            buf = cz_xrealloc(buf, cap);
+        }
+        z.next_out = buf + used;
+        z.avail_out = (uInt)(cap - used);
+        zr = inflate(&z, Z_NO_FLUSH);
+        used = cap - z.avail_out;
+        if (zr == Z_STREAM_END)
+            break;
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && z.avail_out == 0)) {
+            rc = -1;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    if (rc == 0 && (used > max || z.avail_in != 0))
+        rc = used > max ? -2 : -1;
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = used;
+    return 0;
+}
+
 /* Parse and deliver complete messages; consume flow-control window for what was
  * taken; deliver the half-close once everything before it was delivered. */
 static void call_pump(cz_rpc_call *call)
@@ -548,9 +605,11 @@ static void call_pump(cz_rpc_call *call)
             call_end_local(call, CZ_RPC_INTERNAL, msgbuf);
             break;
         }
-        if (p[0] == 1) {
-            call_end_local(call, CZ_RPC_UNIMPLEMENTED,
-                           "compressed message received, but only identity encoding is supported");
+        if (p[0] == 1 && (!call->encoding || strcmp(call->encoding, "gzip") != 0)) {
+            snprintf(msgbuf, sizeof(msgbuf),
+                     "message compressed with '%.64s', which is not supported (identity, gzip)",
+                     call->encoding ? call->encoding : "");
+            call_end_local(call, CZ_RPC_UNIMPLEMENTED, msgbuf);
             break;
         }
         if (len > c->opts.max_recv_message) {
@@ -561,7 +620,29 @@ static void call_pump(cz_rpc_call *call)
         }
         if (avail < 5 + (size_t)len)
             break;
-        ProtobufCMessage *msg = protobuf_c_message_unpack(call->in_desc, NULL, len, p + 5);
+        cz_autofree uint8_t *inflated = NULL;
+        const uint8_t *body = p + 5;
+        size_t body_len = len;
+        if (p[0] == 1) {
+            int zr = gunzip_bounded(p + 5, len, c->opts.max_recv_message, &inflated, &body_len);
+            if (zr < 0) {
+                call->rpos += 5 + (size_t)len;
+                if (zr == -2)
+                    snprintf(msgbuf, sizeof(msgbuf),
+                             "decompressed message larger than max (%zu bytes)",
+                             c->opts.max_recv_message);
+                else
+                    snprintf(msgbuf, sizeof(msgbuf), "invalid gzip data in a message of %s",
+                             call->path);
+                call_end_local(call, zr == -2 ? CZ_RPC_RESOURCE_EXHAUSTED : CZ_RPC_INTERNAL,
+                               msgbuf);
+                break;
+            }
+            body = inflated;
+            cz_debug("rpc: %s: inflated a gzip message of %u bytes to %zu", call->path, len,
+                     body_len);
+        }
+        ProtobufCMessage *msg = protobuf_c_message_unpack(call->in_desc, NULL, body_len, body);
         call->rpos += 5 + (size_t)len;
         if (!msg) {
             snprintf(msgbuf, sizeof(msgbuf), "cannot decode message of %s: invalid %s", call->path,
@@ -680,6 +761,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             set_str(&call->h_ctype, value, valuelen);
         else if (IS("grpc-timeout"))
             set_str(&call->h_timeout, value, valuelen);
+        else if (IS("grpc-encoding"))
+            set_str(&call->encoding, value, valuelen);
     } else {
         if (IS(":status")) {
             int s = 0;
@@ -694,6 +777,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                 call->have_grpc_status = true;
                 call->status = s;
             }
+        } else if (IS("grpc-encoding")) {
+            set_str(&call->encoding, value, valuelen);
         } else if (IS("grpc-message")) {
             if (!call->local_status) {
                 free(call->message);
@@ -844,8 +929,12 @@ static ssize_t read_length_cb(nghttp2_session *session, uint8_t frame_type, int3
                               int32_t session_remote_window_size, int32_t stream_remote_window_size,
                               uint32_t remote_max_frame_size, void *user_data)
 {
+    /* Large frames cut per-frame costs, but nghttp2 keeps a buffer the size of the
+     * largest frame sent (as we keep conn->out): bounded, so a big message does not
+     * leave megabytes resident per connection. */
     ssize_t n = CZ_MIN(session_remote_window_size, stream_remote_window_size);
     n = CZ_MIN(n, (ssize_t)remote_max_frame_size);
+    n = CZ_MIN(n, (ssize_t)MAX_DATA_FRAME);
     return CZ_MAX(n, (ssize_t)1);
 }
 
@@ -962,9 +1051,13 @@ static void conn_destroy(conn *c)
             }
         }
     }
-    if (c->client)
-        c->client->conn = NULL;
+    cz_rpc_client *cl = c->client;
+    if (cl)
+        cl->conn = NULL;
     free(c);
+    /* Only a connection that broke by itself is reported, not one the owner freed. */
+    if (cl && cl->on_disconnect)
+        cl->on_disconnect(cl, cl->on_disconnect_data);
     if (s && s->on_disconnect)
         s->on_disconnect(s, s->on_disconnect_data);
 }
@@ -1198,6 +1291,26 @@ static void accept_cb(cz_loop *loop, int fd, uint32_t events, void *data)
     }
 }
 
+int cz_rpc_server_listen_fd(cz_rpc_server *s, int fd, cz_error *err)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return cz_error_errno(err, e, "listen: set fd %d non-blocking", fd);
+    }
+    if (cz_loop_add_fd(s->loop, fd, CZ_LOOP_IN, accept_cb, s, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (s->listen_fd >= 0) {
+        cz_loop_del_fd(s->loop, s->listen_fd);
+        close(s->listen_fd);
+    }
+    s->listen_fd = fd;
+    return 0;
+}
+
 int cz_rpc_server_listen_unix(cz_rpc_server *s, const char *path, cz_error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1213,13 +1326,8 @@ int cz_rpc_server_listen_unix(cz_rpc_server *s, const char *path, cz_error *err)
         return cz_error_errno(err, errno, "listen on %s: bind", path);
     if (listen(fd, 64) < 0)
         return cz_error_errno(err, errno, "listen on %s", path);
-    if (cz_loop_add_fd(s->loop, fd, CZ_LOOP_IN, accept_cb, s, err) < 0)
+    if (cz_rpc_server_listen_fd(s, cz_steal_fd(&fd), err) < 0)
         return cz_error_wrap(err, "listen on %s", path);
-    if (s->listen_fd >= 0) {
-        cz_loop_del_fd(s->loop, s->listen_fd);
-        close(s->listen_fd);
-    }
-    s->listen_fd = cz_steal_fd(&fd);
     free(s->listen_path);
     s->listen_path = cz_xstrdup(path);
     return 0;
@@ -1274,10 +1382,17 @@ cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *path, const
     return cz_rpc_client_new(loop, fd, opts, err);
 }
 
+void cz_rpc_client_on_disconnect(cz_rpc_client *cl, void (*fn)(cz_rpc_client *, void *), void *data)
+{
+    cl->on_disconnect = fn;
+    cl->on_disconnect_data = data;
+}
+
 void cz_rpc_client_free(cz_rpc_client *cl)
 {
     if (!cl)
         return;
+    cl->on_disconnect = NULL;
     if (cl->conn)
         conn_destroy(cl->conn);
     free(cl);
@@ -1320,6 +1435,7 @@ cz_rpc_call *cz_rpc_client_start(cz_rpc_client *cl, const ProtobufCServiceDescri
         NV(":authority", "localhost"),
         NV("content-type", "application/grpc"),
         NV("te", "trailers"),
+        NV("grpc-accept-encoding", "identity,gzip"),
         NV("user-agent", "cz-rpc/" CZ_VERSION),
         NV("grpc-timeout", tmo),
     };

@@ -25,7 +25,7 @@ wait_sock() {
 # ---- python grpcio client -> our server
 SOCK=$T/ours.sock
 # No ASan quarantine: the memory bound below is about our buffers, not freed memory.
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 CZ_RPC_DEBUG=1 \
     "$TOOLS/cz-rpc-testserver" --listen "$SOCK" 2>"$T/server.log" &
 SPID=$!
 on_exit "kill $SPID; wait $SPID"
@@ -55,6 +55,11 @@ expect_out() { # NAME EXPECTED CMD...
     if [ "$got" = "$want" ]; then pass "$name"; else fail "$name: got '$got', want '$want'"; fi
 }
 expect_out "client unary echo" "echo héllo 42" $C echo héllo
+# grpcio compresses only what gets smaller: a long, repetitive text.
+long="gzip-me$(head -c 4000 /dev/zero | tr '\0' x)"
+got=$(CZ_RPC_DEBUG=1 $C echo "$long" 2>"$T/gz.log")
+check "gzip-compressed reply is decoded" test "$got" = "echo $long 42"
+check "the reply really was compressed" grep -q "inflated a gzip message" "$T/gz.log"
 expect_out "client streaming sum" "sum 500500 messages 1" $C sum 1000 100
 expect_out "server streaming count" "count 300 messages 300000 bytes" $C count 300 1000
 expect_out "bidi chat interleaved" "chat 50 echoes sum 1275" $C chat 50 10

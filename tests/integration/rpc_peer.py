@@ -48,6 +48,8 @@ def expect_code(name, fn, code, details=None):
 
 class TestServicer(pbg.TestServicer):
     def Echo(self, req, ctx):
+        if req.text.startswith("gzip-me"):
+            ctx.set_compression(grpc.Compression.Gzip)
         return req
 
     def Sum(self, it, ctx):
@@ -204,9 +206,11 @@ def client_suite(path, log, pid):
                 grpc.StatusCode.RESOURCE_EXHAUSTED)
 
     gz = channel(path, compression=grpc.Compression.Gzip)
-    expect_code("compressed message is UNIMPLEMENTED",
-                lambda: pbg.TestStub(gz).Echo(pb.Msg(text="a" * 1000), timeout=5),
-                grpc.StatusCode.UNIMPLEMENTED)
+    r = pbg.TestStub(gz).Echo(pb.Msg(text="a" * 100000, payload=os.urandom(1000)), timeout=5)
+    with open(log) as f:
+        inflated = "inflated a gzip message" in f.read()
+    report("gzip-compressed request is accepted (and was compressed)",
+           r.text == "a" * 100000 and inflated, "%d chars, inflated: %s" % (len(r.text), inflated))
     gz.close()
 
     # Many concurrent streams on one connection.
@@ -298,9 +302,11 @@ def h2_call(path, headers, body_chunks, end=True, close_after=False):
                                                                 header_encoding="utf-8"))
     conn.initiate_connection()
     sid = conn.get_next_available_stream_id()
-    conn.send_headers(sid, headers, end_stream=not body_chunks and end)
-    for i, c in enumerate(body_chunks):
-        conn.send_data(sid, c, end_stream=end and i == len(body_chunks) - 1)
+    conn.send_headers(sid, headers, end_stream=not b"".join(body_chunks) and end)
+    data = b"".join(body_chunks)
+    for off in range(0, len(data), 16384):  # the default maximum frame size
+        piece = data[off:off + 16384]
+        conn.send_data(sid, piece, end_stream=end and off + 16384 >= len(data))
     s.sendall(conn.data_to_send())
     if close_after:
         s.close()
@@ -405,6 +411,22 @@ def bad_input_suite(path):
 
     h, _, _ = h2_call(path, grpc_headers(), [frame(b"\x0a\x03abc")[:-2]])
     report("message cut short by END_STREAM: INTERNAL", status(h) == "13", str(h))
+    h, _, _ = h2_call(path, grpc_headers(extra=[("grpc-encoding", "snappy")]),
+                      [frame(b"\x0a\x01a", flag=1)])
+    report("unsupported compression: UNIMPLEMENTED", status(h) == "12" and
+           "snappy" in h.get("grpc-message", ""), str(h))
+    import gzip
+    bomb = gzip.compress(b"\0" * (20 << 20))
+    h, _, _ = h2_call(path, grpc_headers(extra=[("grpc-encoding", "gzip")]),
+                      [frame(bomb, flag=1)])
+    report("gzip bomb (20 MiB from %d KiB): RESOURCE_EXHAUSTED" % (len(bomb) >> 10),
+           status(h) == "8", str(h))
+    h, _, _ = h2_call(path, grpc_headers(extra=[("grpc-encoding", "gzip")]),
+                      [frame(b"\x1f\x8b garbage", flag=1)])
+    report("invalid gzip data: INTERNAL", status(h) == "13", str(h))
+    h, _, _ = h2_call(path, grpc_headers(extra=[("grpc-encoding", "gzip")]),
+                      [frame(gzip.compress(b"\x0a\x05hello"), flag=1)])
+    report("gzip message through raw HTTP/2: OK", status(h) == "0", str(h))
     h, _, _ = h2_call(path, grpc_headers(), [frame(b"", flag=2)])
     report("invalid compression flag: INTERNAL", status(h) == "13", str(h))
     h, _, _ = h2_call(path, grpc_headers(), [frame(b"", length=1 << 30)])

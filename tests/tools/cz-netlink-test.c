@@ -13,12 +13,13 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: cz-netlink-test OP ARGS...\n"
-                    "  link-get NAME | link-get-index N | up NAME | down NAME | mtu NAME N\n"
-                    "  master NAME BRIDGE|- | rename NAME NEW | netns NAME NSPATH\n"
-                    "  bridge-add NAME | veth-add NAME PEER | tap-add NAME [UID] | link-del NAME\n"
-                    "  addr-add IF CIDR [nodad] | addr-del IF CIDR\n"
-                    "  route-add|route-del DST|default [via GW] [dev IF] [metric N] [family 4|6]\n");
+    fprintf(stderr,
+            "usage: cz-netlink-test OP ARGS...\n"
+            "  link-get NAME | link-get-index N | up NAME | down NAME | mtu NAME N\n"
+            "  master NAME BRIDGE|- | rename NAME NEW | netns NAME NSPATH\n"
+            "  bridge-add NAME | veth-add NAME PEER | tap-add NAME [UID] | link-del NAME\n"
+            "  addr-add IF CIDR [nodad] | addr-del IF CIDR\n"
+            "  route-add|route-del DST|default [via GW] [dev IF] [metric N] [family 4|6]\n");
     return 2;
 }
 
@@ -27,7 +28,8 @@ static void print_link(const cz_link_info *l)
     char mac[3 * CZ_NETLINK_HWADDR_MAX];
     cz_netlink_format_hwaddr(l, mac, sizeof(mac));
     printf("index=%d name=%s mtu=%u state=%s mac=%s master=%d kind=%s\n", l->index, l->name, l->mtu,
-           (l->flags & IFF_UP) ? "up" : "down", mac[0] ? mac : "-", l->master, l->kind[0] ? l->kind : "-");
+           (l->flags & IFF_UP) ? "up" : "down", mac[0] ? mac : "-", l->master,
+           l->kind[0] ? l->kind : "-");
 }
 
 static int parse_route(int argc, char **argv, cz_route *r)
@@ -81,7 +83,8 @@ int main(int argc, char **argv)
     } else if (strcmp(op, "mtu") == 0 && argc == 4) {
         r = cz_netlink_link_set_mtu(nl, argv[2], (unsigned)strtoul(argv[3], NULL, 10), &err);
     } else if (strcmp(op, "master") == 0 && argc == 4) {
-        r = cz_netlink_link_set_master(nl, argv[2], strcmp(argv[3], "-") == 0 ? NULL : argv[3], &err);
+        r = cz_netlink_link_set_master(nl, argv[2], strcmp(argv[3], "-") == 0 ? NULL : argv[3],
+                                       &err);
     } else if (strcmp(op, "rename") == 0 && argc == 4) {
         r = cz_netlink_link_rename(nl, argv[2], argv[3], &err);
     } else if (strcmp(op, "netns") == 0 && argc == 4) {
@@ -109,7 +112,8 @@ int main(int argc, char **argv)
     } else if (strcmp(op, "route-add") == 0 || strcmp(op, "route-del") == 0) {
         cz_route route;
         if (parse_route(argc - 2, argv + 2, &route) == 0)
-            r = op[6] == 'a' ? cz_netlink_route_add(nl, &route, &err) : cz_netlink_route_del(nl, &route, &err);
+            r = op[6] == 'a' ? cz_netlink_route_add(nl, &route, &err)
+                             : cz_netlink_route_del(nl, &route, &err);
     }
     cz_netlink_close(nl);
     if (r == -2)

@@ -15,6 +15,7 @@
  *   cz-rpc-testclient SOCKET bench-stream MIB */
 #include <cz/rpc.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "rpctest/rpctest.pb-c.h"
 
@@ -99,6 +100,8 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (getenv("CZ_RPC_DEBUG"))
+        cz_log_set_level(CZ_LOG_DEBUG);
     const char *cmd = argv[2];
     long a1 = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
     long a2 = argc > 4 ? strtol(argv[4], NULL, 10) : 0;

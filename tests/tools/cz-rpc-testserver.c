@@ -5,6 +5,7 @@
  * same loop, as vminitd does). */
 #include <cz/rpc.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "rpctest/rpctest.pb-c.h"
 
@@ -251,6 +252,8 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (getenv("CZ_RPC_DEBUG"))
+        cz_log_set_level(CZ_LOG_DEBUG);
     cz_error err = {0};
     loop = cz_loop_new(&err);
     if (!loop) {

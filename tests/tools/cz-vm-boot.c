@@ -23,17 +23,25 @@ static void sleep_ms(long ms)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"kernel", required_argument, NULL, 'k'}, {"initrd", required_argument, NULL, 'i'},
-        {"disk", required_argument, NULL, 'd'},   {"share", required_argument, NULL, 's'},
-        {"marker", required_argument, NULL, 'm'}, {"timeout", required_argument, NULL, 't'},
-        {"accel", required_argument, NULL, 'a'},  {"cmdline", required_argument, NULL, 'c'},
-        {"wait-exit", no_argument, NULL, 'w'},    {"memory", required_argument, NULL, 'M'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
+                                         {"initrd", required_argument, NULL, 'i'},
+                                         {"disk", required_argument, NULL, 'd'},
+                                         {"share", required_argument, NULL, 's'},
+                                         {"marker", required_argument, NULL, 'm'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"accel", required_argument, NULL, 'a'},
+                                         {"cmdline", required_argument, NULL, 'c'},
+                                         {"wait-exit", no_argument, NULL, 'w'},
+                                         {"memory", required_argument, NULL, 'M'},
+                                         {NULL, 0, NULL, 0}};
     struct cz_vm_disk disks[CZ_VM_MAX_DISKS];
     struct cz_vm_share shares[CZ_VM_MAX_SHARES];
-    struct cz_vm_config c = {.name = "test", .cpus = 1, .memory_mib = 256, .accel = CZ_ACCEL_TCG,
-                             .disks = disks, .shares = shares};
+    struct cz_vm_config c = {.name = "test",
+                             .cpus = 1,
+                             .memory_mib = 256,
+                             .accel = CZ_ACCEL_TCG,
+                             .disks = disks,
+                             .shares = shares};
     const char *marker = NULL;
     int timeout = 30;
     bool wait_exit = false;
