@@ -200,10 +200,10 @@ def main(sock, scratch):
     if copy_tests(s, scratch) is False:
         return
 
-    # ---- not implemented yet / unknown
-    expect_code("process methods not served yet: UNIMPLEMENTED",
+    # ---- unknown process (the process methods are tested in vminitd_process.py)
+    expect_code("start of an unknown process: NOT_FOUND",
                 lambda: s.StartProcess(a.StartProcessRequest(id="p"), timeout=T),
-                grpc.StatusCode.UNIMPLEMENTED)
+                grpc.StatusCode.NOT_FOUND, "no process p")
 
     # ---- Shutdown: the reply comes, then vminitd exits (as PID 1 of a VM: powers off)
     s.Shutdown(a.ShutdownRequest(), timeout=T)
