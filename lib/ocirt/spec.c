@@ -176,6 +176,18 @@ void cz_ocirt_strv_free(char **v)
     free(v);
 }
 
+/* Whether a path has a ".." component. */
+static bool has_dotdot(const char *p)
+{
+    for (const char *s = p; (s = strstr(s, "..")); s += 2) {
+        bool starts = s == p || s[-1] == '/';
+        bool ends = s[2] == '\0' || s[2] == '/';
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
 /* Paths inside the container: absolute, no "..", bounded. */
 static int check_container_path(const char *p, const char *what, cz_error *err)
 {
@@ -183,13 +195,9 @@ static int check_container_path(const char *p, const char *what, cz_error *err)
         return cz_error_set(err, EINVAL, "invalid spec: %s '%s' must be an absolute path", what, p);
     if (strlen(p) >= PATH_MAX)
         return cz_error_set(err, EINVAL, "invalid spec: %s is too long", what);
-    for (const char *s = p; (s = strstr(s, "..")); s += 2) {
-        bool starts = s == p || s[-1] == '/';
-        bool ends = s[2] == '\0' || s[2] == '/';
-        if (starts && ends)
-            return cz_error_set(err, EINVAL, "invalid spec: %s '%s' must not contain '..'", what,
-                                p);
-    }
+    if (has_dotdot(p))
+        return cz_error_set(err, EINVAL, "invalid spec: %s '%.256s' must not contain '..'", what,
+                            p);
     return 0;
 }
 
@@ -442,10 +450,11 @@ static int parse_mount(json_t *m, size_t i, struct cz_ocirt_mount *mnt, cz_error
             }
         if (!known && o[0]) {
             if (strchr(o, ',')) {
+                cz_error_set(err, EINVAL, "invalid spec: mounts[%zu]: option '%.64s' has a comma", i,
+                             o); /* before o is freed with opts */
                 cz_buf_free(&data);
                 cz_ocirt_strv_free(opts);
-                return cz_error_set(err, EINVAL, "invalid spec: mounts[%zu]: option '%.64s' has a comma",
-                                    i, o);
+                return -1;
             }
             if (data.len)
                 cz_buf_append(&data, ",", 1);
@@ -961,6 +970,12 @@ static int spec_from_json(json_t *j, cz_ocirt_spec *s, cz_error *err)
         return -1;
     if (!s->root_path[0])
         return cz_error_set(err, EINVAL, "invalid spec: root.path must not be empty");
+    /* A relative root is inside the bundle: ".." would leave it. */
+    if (s->root_path[0] != '/' && has_dotdot(s->root_path))
+        return cz_error_set(err, EINVAL,
+                            "invalid spec: root.path '%.64s' is relative and leaves the bundle "
+                            "with '..'",
+                            s->root_path);
     if (get_string(j, "hostname", "", false, &s->hostname, err) < 0)
         return -1;
     if (s->hostname && strlen(s->hostname) > 64)

@@ -102,6 +102,7 @@ int cz_rpc_status_from_errno(int code)
     case ENOTEMPTY:
     case ECHILD:
     case EALREADY:
+    case ENOTTY: /* e.g. resizing a process that has no terminal */
         return CZ_RPC_FAILED_PRECONDITION;
     case ECONNABORTED:
         return CZ_RPC_ABORTED;
