@@ -21,6 +21,7 @@ struct proc {
     char *id;
     char *container_id; /* the init's id (its own for an init) */
     bool is_init;
+    bool started; /* StartProcess succeeded (or tried: the exec may have failed) */
     cz_ocirt_process *p;
     bool terminal;
     int out_fd, err_fd; /* read ends we watch; -1 once at EOF */
@@ -381,6 +382,7 @@ static int do_start(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, 
     struct proc *p;
     if (find_or_fail("start", r->id, &p, err) < 0)
         return -1;
+    p->started = true;
     if (cz_ocirt_start(p->p, err) < 0)
         return -1;
     Cz__Agent__V1__StartProcessResponse resp = CZ__AGENT__V1__START_PROCESS_RESPONSE__INIT;
@@ -480,7 +482,8 @@ static int do_delete(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
         return -1;
     struct cz_ocirt_exit e;
     cz_ocirt_exit_status(p->p, &e);
-    if (!e.exited)
+    /* A created process that was never started has run nothing: it may go. */
+    if (!e.exited && p->started)
         return cz_error_set(err, EBUSY, "delete %s: the process is still running", r->id);
     if (p->is_init)
         for (struct proc *q = procs; q; q = q->next)

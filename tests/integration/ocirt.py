@@ -350,6 +350,22 @@ def exec_wait_signal(s, with_cgroup):
     report("Exec joins the container's namespaces and cgroup", ss.out.decode() == want and w.exit_status == 0,
            "%r %r" % (ss.out, ss.err))
     s.Delete(a.DeleteRequest(id="f-ex1"), timeout=T)
+
+    # Exec with its own user, environment and a terminal.
+    proc = json.dumps({"args": ["/bin/sh", "-c", "id; echo $E; tty; stty size; pwd"], "cwd": "/tmp",
+                       "env": ["PATH=/bin", "E=exec-env"], "terminal": True,
+                       "user": {"uid": 1000, "gid": 1000, "additionalGids": [20]}})
+    s.Exec(a.ExecRequest(container_id="f-ex", id="f-ex2", process_json=proc,
+                         stdio=a.StdioOptions(stdout=True, terminal=True, rows=33, cols=77)), timeout=T)
+    ss = Session(s, "f-ex2")
+    s.StartProcess(a.StartProcessRequest(id="f-ex2"), timeout=T)
+    w = s.Wait(a.WaitRequest(id="f-ex2"), timeout=T)
+    ss.finish()
+    out = ss.out.decode().replace("\r\n", "\n")
+    report("Exec with its own user, env, cwd and a terminal",
+           w.exit_status == 0 and out.startswith("uid=1000(alice) gid=1000(alice) groups=20(staff)\nexec-env\n/dev/pts/")
+           and out.endswith("33 77\n/tmp\n"), repr(out))
+    s.Delete(a.DeleteRequest(id="f-ex2"), timeout=T)
     if with_cgroup:
         st = s.Stats(a.StatsRequest(container_id="f-ex"), timeout=T)
         report("Stats: the container's pids and memory", st.pids.current == 1 and st.memory.current > 0,
@@ -379,6 +395,9 @@ def exec_wait_signal(s, with_cgroup):
                     grpc.StatusCode.NOT_FOUND)
     expect_code("Delete forgets the process", lambda: s.Wait(a.WaitRequest(id="f-ex"), timeout=T),
                 grpc.StatusCode.NOT_FOUND, "f-ex")
+    if with_cgroup:
+        report("failed creates left no cgroup behind",
+               not exists(s, "/sys/fs/cgroup/cz/f-badbind") and not exists(s, "/sys/fs/cgroup/cz/f-sysctl2"))
 
     w, out, err = sh(s, "f-exit", "exit 7")
     report("Wait: exit code 7", w.exit_status == 7 and w.signal == 0 and w.exited_at_unix_nanos > 0, str(w))
@@ -531,6 +550,69 @@ def bad_specs(s):
     s.Delete(a.DeleteRequest(id="b-run"), timeout=T)
     expect_code("a failed create leaves no trace (the id is free)",
                 lambda: s.Wait(a.WaitRequest(id="bad"), timeout=T), grpc.StatusCode.NOT_FOUND)
+
+
+def stdio_rules(s):
+    # Output of a process that ended before anyone attached waits in the pipe.
+    s.CreateProcess(a.CreateProcessRequest(
+        id="f-late", oci_spec_json=spec(["/bin/sh", "-c", "echo early; echo err >&2; exit 4"]),
+        stdio=a.StdioOptions(stdout=True, stderr=True)), timeout=T)
+    s.StartProcess(a.StartProcessRequest(id="f-late"), timeout=T)
+    w = s.Wait(a.WaitRequest(id="f-late"), timeout=T)
+    ss = Session(s, "f-late")
+    ss.finish()
+    report("Stdio attached after the exit still gets the output and EOFs",
+           w.exit_status == 4 and ss.out == b"early\n" and ss.err == b"err\n" and ss.eof == {"out", "err"},
+           "%s %r %r %s" % (w, ss.out, ss.err, ss.eof))
+    s.Delete(a.DeleteRequest(id="f-late"), timeout=T)
+
+    s.CreateProcess(a.CreateProcessRequest(
+        id="f-two", oci_spec_json=spec(["/bin/cat"]), stdio=a.StdioOptions(stdin=True, stdout=True)), timeout=T)
+    ss = Session(s, "f-two")
+    s.StartProcess(a.StartProcessRequest(id="f-two"), timeout=T)
+    ss.send(b"one\n")
+    ss.wait_for(b"one\n")
+    expect_code("a second Stdio on the same process is FAILED_PRECONDITION",
+                lambda: list(s.Stdio(iter([a.StdioRequest(id="f-two")]), timeout=T)),
+                grpc.StatusCode.FAILED_PRECONDITION, "already attached")
+    ss.send(b"two\n", close=True)
+    w = s.Wait(a.WaitRequest(id="f-two"), timeout=T)
+    ss.finish()
+    report("the first Stdio is unharmed by the refused one", ss.out == b"one\ntwo\n" and w.exit_status == 0,
+           repr(ss.out))
+    s.Delete(a.DeleteRequest(id="f-two"), timeout=T)
+    s.CreateProcess(a.CreateProcessRequest(id="nostdin", oci_spec_json=spec(["/bin/sleep", "300"]),
+                                           stdio=a.StdioOptions(stdout=True)), timeout=T)
+    expect_code("stdin to a process created without stdin is INVALID_ARGUMENT",
+                lambda: list(s.Stdio(iter([a.StdioRequest(id="nostdin", data=b"x")]), timeout=T)),
+                grpc.StatusCode.INVALID_ARGUMENT, "no stdin")
+    try:
+        s.Delete(a.DeleteRequest(id="nostdin"), timeout=T)
+        report("Delete of a created process that never started", True)
+    except grpc.RpcError as e:
+        report("Delete of a created process that never started", False, "%s %s" % (e.code(), e.details()))
+    expect_code("it is gone", lambda: s.Wait(a.WaitRequest(id="nostdin"), timeout=T), grpc.StatusCode.NOT_FOUND)
+    if exists(s, "/sys/fs/cgroup/cz"):
+        report("its cgroup is gone", not exists(s, "/sys/fs/cgroup/cz/nostdin"))
+
+    # Setup failures in the child come back as the create's error, naming what failed.
+    expect_code("a missing rootfs is NOT_FOUND naming it", lambda: s.CreateProcess(a.CreateProcessRequest(
+        id="f-noroot", oci_spec_json=spec(["/bin/true"], root={"path": "/no/such/rootfs"})), timeout=T),
+        grpc.StatusCode.NOT_FOUND, "/no/such/rootfs")
+    expect_code("a missing cwd is NOT_FOUND naming it", lambda: s.CreateProcess(a.CreateProcessRequest(
+        id="f-nocwd", oci_spec_json=spec(["/bin/true"], process={"cwd": "/no/such/dir"})), timeout=T),
+        grpc.StatusCode.NOT_FOUND, "chdir to /no/such/dir")
+    expect_code("an unknown filesystem type names the mount", lambda: s.CreateProcess(a.CreateProcessRequest(
+        id="f-nofs", oci_spec_json=spec(["/bin/true"], mounts=[
+            {"destination": "/x", "type": "nosuchfs", "source": "none"}])), timeout=T),
+        grpc.StatusCode.NOT_FOUND, "on /x (nosuchfs)")
+    expect_code("joining a namespace path that does not exist", lambda: s.CreateProcess(a.CreateProcessRequest(
+        id="f-nons", oci_spec_json=spec(["/bin/true"], ns=NS, linux={"namespaces": [
+            {"type": "mount"}, {"type": "network", "path": "/proc/999999999/ns/net"}]})), timeout=T),
+        grpc.StatusCode.NOT_FOUND, "/proc/999999999/ns/net")
+    for cid in ("f-noroot", "f-nocwd", "f-nofs", "f-nons"):
+        expect_code("failed create %s is not kept" % cid, lambda: s.Wait(a.WaitRequest(id=cid), timeout=T),
+                    grpc.StatusCode.NOT_FOUND)
 
 
 def unknown_ids(s):
@@ -692,8 +774,8 @@ def main():
     with_raw = "--raw" in sys.argv
     s = g.AgentStub(grpc.insecure_channel("unix:" + sock))
     s.Stat(a.StatRequest(path="/"), timeout=120, wait_for_ready=True)
-    for part in (process_features, root_and_mounts, namespaces, paths_sysctl_seccomp, bad_specs,
-                 unknown_ids):
+    for part in (process_features, root_and_mounts, namespaces, paths_sysctl_seccomp, stdio_rules,
+                 bad_specs, unknown_ids):
         part(s)
     exec_wait_signal(s, with_cgroup)
     if with_cgroup:

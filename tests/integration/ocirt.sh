@@ -34,8 +34,14 @@ SOCK=$T/agent.sock
 VPID=$!
 on_exit "kill $VPID; wait $VPID"
 for i in $(seq 1 200); do [ -S "$SOCK" ] && break; sleep 0.01; done
+fds_before=$(ls /proc/$VPID/fd | wc -l)
 timeout 600 $PY "$SUITE" "$SOCK" "$R" "$T/hostdir" --raw || fail "the host suite ended with an error"
 check "vminitd survived the host suite" kill -0 $VPID
+sleep 0.5
+fds_after=$(ls /proc/$VPID/fd | wc -l)
+check "vminitd holds no fds of deleted processes ($fds_before before, $fds_after after)" \
+    test "$fds_after" -eq "$fds_before"
+check "vminitd has no children left (all reaped and deleted)" test -z "$(cat /proc/$VPID/task/$VPID/children)"
 check "no container mounts left on the host" bash -c "! grep -q '$T/' /proc/mounts"
 kill $VPID; wait $VPID 2>/dev/null
 
