@@ -45,6 +45,37 @@ check "vminitd has no children left (all reaped and deleted)" test -z "$(cat /pr
 check "no container mounts left on the host" bash -c "! grep -q '$T/' /proc/mounts"
 kill $VPID; wait $VPID 2>/dev/null
 
+# ---- 1b. the library alone, through cz-ocirt-run (no agent in between)
+RUN=$CZ_BUILD/tests/tools/cz-ocirt-run
+mkspec() { # FILE ARGS-JSON [EXTRA-PROCESS-JSON]
+    $PY -c 'import json, sys
+p = {"args": json.loads(sys.argv[2]), "cwd": "/", "env": ["PATH=/bin"]}
+p.update(json.loads(sys.argv[3]))
+json.dump({"ociVersion": "1.0.2", "process": p, "root": {"path": "rootfs"}, "hostname": "direct",
+           "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+           "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc")]}},
+          open(sys.argv[1], "w"))' "$1" "$2" "${3:-{\}}"
+}
+mkspec "$T/direct.json" '["/bin/sh", "-c", "hostname; cat; exit 5"]'
+out=$(echo piped | "$RUN" --cgroup-parent "" "$T/direct.json" 2>"$T/direct.err"); rc=$?
+check "cz-ocirt-run: relative root, stdin, stdout and the exit code" \
+    test "$out|$rc|$(cat "$T/direct.err")" = "direct
+piped|5|exit status 5"
+mkspec "$T/tty.json" '["/bin/sh", "-c", "sleep 0.5; stty size"]'
+out=$("$RUN" --cgroup-parent "" --no-stdin --tty --size 20x60 --resize 21x61 "$T/tty.json" 2>/dev/null | tr -d '\r')
+check "cz-ocirt-run: a pty, sized then resized" test "$out" = "21 61"
+mkspec "$T/sleep.json" '["/bin/sleep", "30"]'
+echo '{"args": ["/bin/sh", "-c", "hostname; echo $$"], "cwd": "/", "env": ["PATH=/bin"]}' >"$T/exec.json"
+out=$("$RUN" --cgroup-parent "" --no-stdin --exec "$T/exec.json" "$T/sleep.json" 2>"$T/exec.err")
+check "cz-ocirt-run: exec joins the container (its hostname, a pid of its namespace)" \
+    test "$(echo $out)" = "direct 2"
+check "cz-ocirt-run: exec status, then the container is killed" \
+    grep -qx "exec status 0" "$T/exec.err"
+echo '{"process": {"args": ["/bin/true"]}, "root": {"path": "rootfs"}, "linux": {"namespaces": [{"type": "mount"}, {"type": "time2"}]}}' >"$T/bad.json"
+out=$("$RUN" --cgroup-parent "" "$T/bad.json" 2>&1); rc=$?
+check "cz-ocirt-run: a bad spec is one line naming the field" \
+    test "$rc|$out" = "2|Error: invalid spec: linux.namespaces[1]: unsupported type 'time2'"
+
 # ---- 2. in a VM, with cgroups
 rm -f "$R/hostfile"
 mke2fs -q -t ext4 -d "$R" "$T/rootfs.ext4" 64M
