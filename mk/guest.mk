@@ -6,7 +6,8 @@ VMINITD_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(VMINITD_SRCS))
 VMINITD := $(O)/guest/vminitd
 ifeq ($(SANITIZE),1)
 VMINITD_LDFLAGS := $(LDFLAGS)
-VMINITD_LIBS := $(LDLIBS)
+# Expanded late: mk/ocirt.mk adds -lseccomp to LDLIBS after this file is read.
+VMINITD_LIBS = $(LDLIBS)
 else
 VMINITD_LDFLAGS := -static -Wl,--gc-sections
 VMINITD_LIBS := -lnghttp2 -lprotobuf-c -ljansson -lseccomp -lz -lm

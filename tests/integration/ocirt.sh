@@ -44,6 +44,9 @@ check "vminitd holds no fds of deleted processes ($fds_before before, $fds_after
 check "vminitd has no children left (all reaped and deleted)" test -z "$(cat /proc/$VPID/task/$VPID/children)"
 check "no container mounts left on the host" bash -c "! grep -q '$T/' /proc/mounts"
 kill $VPID; wait $VPID 2>/dev/null
+# A sanitizer build (make check SANITIZE=1) reports here, leaks at exit included.
+check "vminitd's log has no sanitizer report" \
+    bash -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/vminitd.log'"
 
 # ---- 1b. the library alone, through cz-ocirt-run (no agent in between)
 RUN=$CZ_BUILD/tests/tools/cz-ocirt-run

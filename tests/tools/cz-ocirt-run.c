@@ -157,13 +157,12 @@ int main(int argc, char **argv)
     char *json = slurp(argv[i], &len);
     cz_error err;
     cz_ocirt_spec *spec;
-    if (cz_ocirt_spec_parse(json, len, &spec, &err) < 0) {
-        fprintf(stderr, "Error: %s\n", err.msg);
-        return 2;
-    }
     cz_ocirt_process *p;
-    if (cz_ocirt_create(spec, &o, &p, &err) < 0) {
+    if (cz_ocirt_spec_parse(json, len, &spec, &err) < 0 || cz_ocirt_create(spec, &o, &p, &err) < 0) {
         fprintf(stderr, "Error: %s\n", err.msg);
+        cz_ocirt_spec_free(spec);
+        free(json);
+        free(bundle);
         return 2;
     }
     int64_t t0 = now_ms();
