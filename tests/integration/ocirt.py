@@ -261,6 +261,16 @@ def namespaces(s):
     check_run("cgroup namespace: the container sees itself at /",
               sh(s, "f-cgns", "cat /proc/self/cgroup | grep '^0::'", ns=NS + ("cgroup",)), "0::/\n")
 
+    # A user namespace: root inside is an unprivileged id outside.
+    w, out, err = sh(s, "f-userns", "id -u; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; "
+                     "echo hi > /dev/null && echo devnull-ok; touch /etc/passwd 2>&1 | grep -c denied",
+                     ns=NS + ("user",), linux={
+                         "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                         "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]})
+    report("user namespace: root inside, 100000 outside, the host's files stay the host's",
+           w.exit_status == 0 and out == "0\n 0 100000 65536\n 0 100000 65536\ndevnull-ok\n1\n",
+           "exit %d %r %r" % (w.exit_status, out, err))
+
     # Joining by path: B joins A's UTS and network namespaces through /proc/PID/ns.
     s.CreateProcess(a.CreateProcessRequest(
         id="f-nsA", oci_spec_json=spec(["/bin/sleep", "300"], hostname="alpha", ns=NS + ("network",)),

@@ -17,6 +17,7 @@ SUITE=$CZ_SRC/tests/integration/ocirt.py
 
 # A busybox root filesystem with two users and their groups.
 R=$T/rootfs
+chmod 711 "$T" # a user namespace's root (an unprivileged id outside) must reach the rootfs
 mkdir -p "$R/bin" "$R/etc" "$R/proc" "$R/dev" "$R/sys" "$R/tmp" "$R/home/alice" "$R/mnt"
 cp /bin/busybox "$R/bin/"
 for a in sh cat echo sleep hostname stty tty true id grep wc touch mkdir readlink ls cut tr \
