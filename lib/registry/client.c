@@ -613,11 +613,11 @@ int reg_client_renew(reg_client *c, const char *scope, const char *www_authentic
     if (c->auth == REG_AUTH_BASIC) {
         if (!c->user)
             return cz_error_set(err, EACCES,
-                                "registry %s: authentication required (log in with 'container "
-                                "registry login %s')",
+                                "registry %s: HTTP 401 Unauthorized: authentication required (log "
+                                "in with 'container registry login %s')",
                                 c->domain, c->domain);
         if (before == REG_AUTH_BASIC)
-            return cz_error_set(err, EACCES, "registry %s: credentials rejected (HTTP 401)",
+            return cz_error_set(err, EACCES, "registry %s: HTTP 401 Unauthorized: credentials rejected",
                                 c->domain);
         return 0;
     }

@@ -40,7 +40,7 @@ ap.add_argument("--fault", default="")
 ap.add_argument("--fault-path", default=r"/v2/.+")
 args = ap.parse_args()
 
-lock = threading.Lock()
+lock = threading.RLock()  # log() is called with it held
 logf = open(args.log, "a", buffering=1)
 users = dict(u.split(":", 1) for u in args.users.split(",") if u)
 tokens = {}  # token -> {"grants": {repo: set(actions)}, "uses": n}
@@ -185,7 +185,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, data, {"Content-Type": ctype})
         # forward
         up = http.client.HTTPConnection(args.upstream, timeout=60)
-        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "connection")}
+        # a header sent several times (skopeo sends several Accept lines) is joined, not lost
+        hdrs = {}
+        for k, v in self.headers.items():
+            if k.lower() in ("authorization", "connection"):
+                continue
+            hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
         up.request(self.command, self.path, body=body if n else None, headers=hdrs)
         r = up.getresponse()
         data = r.read()
