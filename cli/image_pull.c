@@ -166,6 +166,18 @@ static void progress_end(struct progress *pg)
 
 /* --- commands ----------------------------------------------------------- */
 
+/* --timeout SECONDS: how long a registry may send nothing before we give up. */
+static int parse_timeout(const char *s, long *out, cz_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 86400)
+        return cz_error_set(err, EINVAL, "invalid --timeout '%s': seconds from 1 to 86400", s);
+    *out = v;
+    return 0;
+}
+
 static char *auth_file_path(const struct cli *cli)
 {
     return cz_xasprintf("%s/auth.json", cli->root);
@@ -176,6 +188,7 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
     static const struct option longopts[] = {
         {"platform", required_argument, NULL, 'p'},
         {"scheme", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -193,6 +206,10 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
                 return -2; /* a usage error; err has the message */
             break;
+        case 't':
+            if (parse_timeout(optarg, &opts.timeout_s, err) < 0)
+                return -2; /* a usage error; err has the message */
+            break;
         case 'q':
             quiet = true;
             break;
@@ -203,6 +220,9 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
                    "  --platform OS/ARCH[/VARIANT]  platform to pull from an index (default: "
                    "the host's)\n"
                    "  --scheme auto|http|https      auto: http for localhost and 127.0.0.0/8\n"
+                   "  --timeout SECONDS             give up when the registry sends nothing for "
+                   "this long\n"
+                   "                                (default: $CZ_REGISTRY_TIMEOUT or 60)\n"
                    "  -q, --quiet                   no progress output\n");
             return 0;
         default:
@@ -253,6 +273,7 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
 {
     static const struct option longopts[] = {
         {"scheme", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -266,6 +287,10 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
                 return -2; /* a usage error; err has the message */
             break;
+        case 't':
+            if (parse_timeout(optarg, &opts.timeout_s, err) < 0)
+                return -2; /* a usage error; err has the message */
+            break;
         case 'q':
             quiet = true;
             break;
@@ -275,6 +300,8 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
                    "registry.\n\n"
                    "Options:\n"
                    "  --scheme auto|http|https  auto: http for localhost and 127.0.0.0/8\n"
+                   "  --timeout SECONDS         give up when the registry sends nothing for this "
+                   "long\n"
                    "  -q, --quiet               no progress output\n");
             return 0;
         default:

@@ -51,6 +51,9 @@ typedef struct cz_registry_options {
     const char *password;
     /* Parallel blob transfers (default 4). */
     int max_parallel;
+    /* Seconds without any data from the registry before a transfer fails
+     * (0: $CZ_REGISTRY_TIMEOUT, else 60). */
+    long timeout_s;
     cz_progress_fn progress;
     void *progress_ctx;
 } cz_registry_options;

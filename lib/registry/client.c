@@ -48,7 +48,10 @@ int reg_client_new(const char *domain, const cz_registry_options *opts, reg_clie
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     c->connect_timeout_s = env_long("CZ_REGISTRY_CONNECT_TIMEOUT", 30, 1, 3600);
-    c->stall_timeout_s = env_long("CZ_REGISTRY_TIMEOUT", 60, 1, 3600);
+    c->stall_timeout_s = opts && opts->timeout_s > 0 ? opts->timeout_s
+                                                     : env_long("CZ_REGISTRY_TIMEOUT", 60, 1, 3600);
+    /* connecting must not outlast the stall timeout the user asked for */
+    c->connect_timeout_s = CZ_MIN(c->connect_timeout_s, c->stall_timeout_s);
     c->max_retries = (int)env_long("CZ_REGISTRY_RETRIES", 4, 0, 20);
     c->retry_delay_ms = env_long("CZ_REGISTRY_RETRY_DELAY_MS", 500, 0, 60000);
     if (opts && opts->username) {

@@ -2,7 +2,9 @@
  * blob streams into a content-store ingest (sha256 and size checked as bytes
  * arrive); a dropped connection resumes with a Range request from the ingest's
  * offset; 429/5xx/connection errors are retried with backoff, a bounded number
- * of times; the first hard failure stops everything and drops the temp files. */
+ * of times; the first hard failure stops everything and drops the temp files.
+ * Blobs are committed only once all of them are verified, so a failed pull
+ * leaves the store as it was. */
 #include "registry/internal.h"
 
 #include "base/log.h"
@@ -113,12 +115,16 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
                 j->write_failed = true;
                 return 0;
             }
+            if (j->blob->keep)
+                j->blob->keep->len = 0;
         }
     }
     if (cz_ingest_write(j->ingest, buf, n, &j->write_err) < 0) {
         j->write_failed = true;
         return 0;
     }
+    if (j->blob->keep)
+        cz_buf_append(j->blob->keep, buf, n);
     return n;
 }
 
@@ -202,11 +208,15 @@ static int job_finished(struct fetch *f, struct job *j, CURLcode cc, cz_error *e
                             reg_curl_reason(cc));
     }
     if (st == 200 || st == 206) {
-        cz_ingest *w = j->ingest;
-        j->ingest = NULL;
-        if (cz_ingest_commit(w, NULL, err) < 0)
+        /* a body that ended early without curl noticing (no Content-Length):
+         * resume it like a dropped connection */
+        if (cz_ingest_offset(j->ingest) < j->blob->size && j->attempts < f->c->max_retries) {
+            job_retry_later(f, j, "body ended early");
+            return 0;
+        }
+        if (cz_ingest_verify(j->ingest, err) < 0)
             return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
-        j->state = JOB_DONE;
+        j->state = JOB_DONE; /* committed with the others at the end */
         report(j, CZ_PROGRESS_DONE);
         return 0;
     }
@@ -229,11 +239,27 @@ static int job_finished(struct fetch *f, struct job *j, CURLcode cc, cz_error *e
     return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
 }
 
+/* Every blob is verified: move them all into the store. */
+static int commit_all(struct fetch *f, cz_error *err)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        struct job *j = &f->jobs[i];
+        if (!j->ingest)
+            continue;
+        cz_ingest *w = j->ingest;
+        j->ingest = NULL;
+        if (cz_ingest_commit(w, NULL, err) < 0)
+            return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
+    }
+    return 0;
+}
+
 int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_blob *blobs,
-                    size_t n, const cz_registry_options *opts, cz_error *err)
+                    size_t n, const cz_registry_options *opts,
+                    int (*before_commit)(void *ctx, cz_error *err), void *ctx, cz_error *err)
 {
     if (n == 0)
-        return 0;
+        return before_commit ? before_commit(ctx, err) : 0;
     struct fetch f = {.c = c, .store = store, .opts = opts, .n = n};
     f.scope = reg_scope(repo, "pull");
     f.multi = curl_multi_init();
@@ -304,6 +330,10 @@ int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_
             reg_sleep_ms(next_ready > t ? CZ_MIN((next_ready - t) / 1000000 + 1, 1000) : 0);
         }
     }
+    if (r == 0 && before_commit)
+        r = before_commit(ctx, err);
+    if (r == 0)
+        r = commit_all(&f, err);
     for (size_t i = 0; i < n; i++) {
         struct job *j = &f.jobs[i];
         if (j->h) {

@@ -149,10 +149,15 @@ typedef struct reg_blob {
     const char *digest;
     int64_t size;
     const char *kind; /* "layer", "config" */
+    cz_buf *keep;     /* when set, a copy of the downloaded bytes (small blobs only) */
 } reg_blob;
 
+/* Download blobs in parallel, each verified (digest and size). Nothing enters
+ * the store until every blob is whole and verified and before_commit (may be
+ * NULL) agreed; then all are committed. On failure the store is unchanged. */
 int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_blob *blobs,
-                    size_t n, const cz_registry_options *opts, cz_error *err);
+                    size_t n, const cz_registry_options *opts,
+                    int (*before_commit)(void *ctx, cz_error *err), void *ctx, cz_error *err);
 
 /* Strip parameters from a media type ("a/b; charset=utf-8" -> "a/b"), allocated. */
 char *reg_media_type_base(const char *content_type);
