@@ -547,32 +547,21 @@ static int fetch_token(reg_client *c, const char *scope, cz_error *err)
         reg_status_error(&rq, &rs, err);
         r = cz_error_wrap(err, "get token");
     } else {
-        json_error_t je;
-        json_t *j = json_loadb(rs.body.data, rs.body.len, 0, &je);
-        const char *tok = NULL;
-        if (j) {
-            tok = json_string_value(json_object_get(j, "token"));
-            if (!tok || !*tok)
-                tok = json_string_value(json_object_get(j, "access_token"));
-        }
-        if (!tok || !*tok || strlen(tok) > 65536 || strpbrk(tok, "\r\n")) {
-            r = cz_error_set(err, EPROTO, "get token from %s: no valid token in the response",
-                             c->realm);
+        char *tok = NULL;
+        int64_t exp = 0;
+        if (reg_parse_token_response(rs.body.data, rs.body.len, &tok, &exp, err) < 0) {
+            r = cz_error_wrap(err, "get token from %s", c->realm);
         } else {
-            json_int_t exp = json_integer_value(json_object_get(j, "expires_in"));
-            if (exp <= 0)
-                exp = 60; /* the spec's default */
             token_drop(c, scope);
             c->tokens = cz_xrealloc(c->tokens, (c->n_tokens + 1) * sizeof(*c->tokens));
             reg_token *t = &c->tokens[c->n_tokens++];
             t->scope = cz_xstrdup(scope);
-            t->value = cz_xstrdup(tok);
+            t->value = tok;
             /* renew a little early, so a token never expires in flight */
             uint64_t life = (uint64_t)exp * 1000000000ull;
             t->expires_ns = cz_now_ns() + (life > 10000000000ull ? life - 5000000000ull : life / 2);
             cz_debug("token for %s (expires in %llds)", scope, (long long)exp);
         }
-        json_decref(j);
     }
     reg_response_reset(&rs);
     curl_easy_cleanup(h);

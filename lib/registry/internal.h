@@ -50,6 +50,13 @@ int reg_parse_challenges(const char *header, reg_challenge **out, size_t *n, cz_
 void reg_challenges_free(reg_challenge *c, size_t n);
 const char *reg_challenge_param(const reg_challenge *c, const char *name);
 
+/* --- token responses -------------------------------------------------- */
+/* Parse a token server's JSON answer: "token" (or OAuth2's "access_token")
+ * and "expires_in" (seconds; 60 when absent or invalid, as the spec says).
+ * Rejects empty, oversized or header-breaking tokens. */
+int reg_parse_token_response(const char *data, size_t len, char **token, int64_t *expires_in,
+                             cz_error *err);
+
 /* --- base64 ------------------------------------------------------------ */
 char *reg_base64_encode(const void *data, size_t len);
 /* Returns NULL on malformed input. */
