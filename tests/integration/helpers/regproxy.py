@@ -13,6 +13,7 @@ It forwards every request to the upstream registry and can add:
                      status:CODE:N    answer CODE the first N times (N=-1: always)
                      hang             accept and never answer
                      serve:FILE:TYPE  answer 200 with FILE as TYPE
+                     slow:BYTES       send 2xx bodies at about BYTES per second
 It writes its port to --port-file once listening and logs one line per
 request to --log."""
 import argparse
@@ -216,6 +217,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if fault and fault.startswith("slow:") and len(data) > 0:
+            rate = max(1024, int(fault.split(":")[1]))
+            chunk = max(1, rate // 10)
+            try:
+                for i in range(0, len(data), chunk):
+                    self.wfile.write(data[i:i + chunk])
+                    self.wfile.flush()
+                    time.sleep(0.1)
             except OSError:
                 pass
             return
