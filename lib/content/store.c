@@ -37,7 +37,13 @@ struct cz_ingest {
     int64_t expected_size;
     char *expected_digest;
     char digest[CZ_DIGEST_MAX]; /* set once the hash is final */
+    int64_t flushed;            /* bytes handed to writeback so far */
+    bool synced;                /* verified and fsynced */
 };
+
+/* Start writeback of what was written every few MiB, so the disk works while
+ * the data still streams in and the fsync at the end has little left to do. */
+#define INGEST_WRITEBACK_STEP (4 << 20)
 
 static const char empty_index[] =
     "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
@@ -227,6 +233,11 @@ int cz_ingest_write(cz_ingest *w, const void *data, size_t len, cz_error *err)
                               w->expected_digest ? w->expected_digest : "(new)");
     cz_sha256_update(w->hash, data, len);
     w->written += (int64_t)len;
+    if (w->written - w->flushed >= INGEST_WRITEBACK_STEP) {
+        /* advisory: an error here shows up again at fsync */
+        (void)sync_file_range(w->fd, w->flushed, w->written - w->flushed, SYNC_FILE_RANGE_WRITE);
+        w->flushed = w->written;
+    }
     return 0;
 }
 
@@ -238,6 +249,7 @@ int cz_ingest_restart(cz_ingest *w, cz_error *err)
     cz_sha256_free(w->hash);
     w->hash = cz_sha256_new();
     w->written = 0;
+    w->flushed = 0;
     w->digest[0] = 0;
     return 0;
 }
@@ -273,6 +285,9 @@ int cz_ingest_verify(cz_ingest *w, cz_error *err)
     if (w->expected_digest && strcmp(w->digest, w->expected_digest) != 0)
         return cz_error_set(err, EIO, "blob %s: digest mismatch: content hashes to %s", name,
                             w->digest);
+    if (!w->synced && fsync(w->fd) < 0)
+        return cz_error_errno(err, errno, "write blob %s", name);
+    w->synced = true;
     return 0;
 }
 
@@ -285,10 +300,6 @@ int cz_ingest_commit(cz_ingest *w, char digest_out[CZ_DIGEST_MAX], cz_error *err
     const char *got = w->digest;
     const char *name = got;
     final = cz_store_blob_path(w->store, got);
-    if (fsync(w->fd) < 0) {
-        cz_error_errno(err, errno, "write blob %s", name);
-        goto out;
-    }
     close(w->fd);
     w->fd = -1;
     if (rename(w->tmp_path, final) < 0) {

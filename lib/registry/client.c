@@ -53,6 +53,7 @@ int reg_client_new(const char *domain, const cz_registry_options *opts, reg_clie
     /* connecting must not outlast the stall timeout the user asked for */
     c->connect_timeout_s = CZ_MIN(c->connect_timeout_s, c->stall_timeout_s);
     c->max_retries = (int)env_long("CZ_REGISTRY_RETRIES", 4, 0, 20);
+    c->max_parallel = (int)env_long("CZ_REGISTRY_PARALLEL", 6, 1, 64);
     c->retry_delay_ms = env_long("CZ_REGISTRY_RETRY_DELAY_MS", 500, 0, 60000);
     if (opts && opts->username) {
         c->user = cz_xstrdup(opts->username);

@@ -83,6 +83,7 @@ typedef struct reg_client {
     long connect_timeout_s;
     long stall_timeout_s;
     int max_retries;
+    int max_parallel; /* blob transfers at once, unless the options say */
     long retry_delay_ms;
 } reg_client;
 
