@@ -151,6 +151,27 @@ fails_cleanly "corrupted blob in the registry: digest mismatch named" \
 fails_cleanly "invalid reference" "^Error: .*invalid reference" pull "$REG/UPPER/case:1"
 fails_cleanly "invalid reference (bad tag)" "^Error: .*invalid reference" pull "$REG/lib/app:bad tag!"
 
+# --- push through faults ---
+export CONTAINER_ROOT=$T/root-push
+cz image ls >/dev/null 2>&1
+umoci_image "$L" topush 11 amd64 256 || fail "fixture 11"
+start_proxy --fault "status:503:2" --fault-path "/blobs/uploads/"
+skopeo copy -q "oci:$L:topush" "oci:$CONTAINER_ROOT/content:$PROXY/push/app:1" >/dev/null
+pd=$(store_target "$PROXY/push/app:1")
+out=$(cz image push "$PROXY/push/app:1" 2>/dev/null)
+check "push: 503 twice on uploads, then success" grep -qF "digest: $pd" <<<"$out"
+check "push: the registry has it" test "$(remote_digest "$REG/push/app:1")" = "$pd"
+start_proxy --fault "status:500:-1" --fault-path "/blobs/uploads/"
+skopeo copy -q "oci:$L:topush" "oci:$CONTAINER_ROOT/content:$PROXY/push/fail:1" >/dev/null
+out=$(env CZ_REGISTRY_RETRIES=1 "$CZ_BIN" image push -q "$PROXY/push/fail:1" 2>&1)
+check "push: persistent 500 is one line" test "$(grep -c . <<<"$out")" -eq 1
+check "push: persistent 500 names the upload and the status" \
+    grep -Eq "^Error: push $PROXY/push/fail:1: upload (layer|config) sha256:[0-9a-f]{64}: POST .*: HTTP 500 Internal Server Error" <<<"$out"
+start_proxy --fault hang --fault-path "/blobs/"
+skopeo copy -q "oci:$L:topush" "oci:$CONTAINER_ROOT/content:$PROXY/push/hang:1" >/dev/null
+expect_fail "push: hanging registry times out" "^Error: push $PROXY/push/hang:1: .*timed out" \
+    env CZ_REGISTRY_RETRIES=0 "$CZ_BIN" image push --timeout 2 "$PROXY/push/hang:1"
+
 # --- a full disk ---
 umoci_image "$L" large 8 amd64 8192 || fail "fixture 8"
 skopeo_push "$L:large" lib/large:1
