@@ -538,8 +538,8 @@ static int fetch_token(reg_client *c, const char *scope, cz_error *err)
         r = cz_error_set(err, EIO, "get token from %s: %s", c->realm,
                          rs.body_too_big ? "response too large" : reg_curl_reason(cc));
     } else if (rs.status == 401 || rs.status == 403) {
-        r = cz_error_set(err, EACCES, "get token from %s for %s: HTTP %ld %s: %s", c->realm,
-                         scope, rs.status, reason_phrase(rs.status),
+        r = cz_error_set(err, EACCES, "get token from %s%s%s: HTTP %ld %s: %s", c->realm,
+                         *scope ? " for " : "", scope, rs.status, reason_phrase(rs.status),
                          c->user ? "credentials rejected"
                                  : "authentication required (log in with 'container registry "
                                    "login')");
