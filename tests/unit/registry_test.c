@@ -168,7 +168,12 @@ TEST(token_response)
     CHECK_INT(exp, 31536000);
     free(tok);
     static const char *bad[] = {
-        "", "nope", "[]", "{}", "{\"token\":5}", "{\"token\":\"a\\r\\nX-Injected: 1\"}",
+        "",
+        "nope",
+        "[]",
+        "{}",
+        "{\"token\":5}",
+        "{\"token\":\"a\\r\\nX-Injected: 1\"}",
         "{\"token\":\"a b\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
