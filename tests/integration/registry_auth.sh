@@ -128,6 +128,13 @@ check "Bearer: pull succeeds with tokens that expire (renewed on 401)" \
 check "Bearer: expired tokens were seen" grep -q "^TOKEN-EXPIRED" "$PROXY_LOG"
 check "Bearer: a new token was fetched after expiry" test "$(tokens)" -ge 2
 check "store consistent after renewals" store_consistent
+skopeo copy -q "oci:$L:many" "oci:$CONTAINER_ROOT/content:$PROXY/lib/renewpush:1" >/dev/null
+: >"$PROXY_LOG"
+out=$(CZ_PUSH_CHUNK=20000 cz image push "$PROXY/lib/renewpush:1" 2>/dev/null)
+check "Bearer: chunked push succeeds with tokens that expire" \
+    grep -qF "digest: $(store_target "$PROXY/lib/renewpush:1")" <<<"$out"
+check "Bearer: the push saw expired tokens and renewed them" \
+    test "$(grep -c '^TOKEN-EXPIRED' "$PROXY_LOG")" -ge 1 -a "$(tokens)" -ge 2
 
 # anonymous pull allowed, anonymous push denied
 start_proxy --bearer --users alice:secret1 --anonymous-pull || fail "start anonymous proxy"
