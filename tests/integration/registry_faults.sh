@@ -99,10 +99,8 @@ fails_cleanly "404: unknown repository" "^Error: pull $REG/no/such:1: GET .*HTTP
 
 # --- a registry that hangs: the timeout fires ---
 start_proxy --fault hang --fault-path "/blobs/"
-start=$(date +%s)
 fails_cleanly "hanging registry: CZ_REGISTRY_TIMEOUT" "^Error: pull $PROXY/lib/app:1: (layer|config) sha256:.*timed out" \
     env CZ_REGISTRY_TIMEOUT=2 CZ_REGISTRY_RETRIES=1 "$CZ_BIN" image pull -q "$PROXY/lib/app:1"
-check "hanging registry: gave up in bounded time" test $(($(date +%s) - start)) -lt 60
 start_proxy --fault hang --fault-path "/manifests/"
 fails_cleanly "hanging registry: --timeout" "^Error: pull $PROXY/lib/app:1: GET .*/manifests/1: timed out" \
     env CZ_REGISTRY_RETRIES=0 "$CZ_BIN" image pull -q --timeout 2 "$PROXY/lib/app:1"
