@@ -12,8 +12,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* --- progress ----------------------------------------------------------- */
@@ -72,12 +75,38 @@ static void draw_bar(char *out, size_t outlen, int64_t done, int64_t size)
     snprintf(out, outlen, "[%s]", b);
 }
 
+/* One line of the live picture, clipped to the terminal's width: a line that
+ * wrapped would break the cursor-up count of the next redraw. */
+static void __attribute__((format(printf, 2, 3))) put_line(int cols, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    int len = CZ_MIN(n, (int)sizeof(line) - 1);
+    if (cols > 1 && len > cols - 1)
+        len = cols - 1;
+    fprintf(stderr, "\r\033[K%.*s\n", len, line);
+}
+
+static int terminal_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
 static void redraw(struct progress *pg, bool force)
 {
     uint64_t now = cz_now_ns();
     if (!force && now - pg->last_draw_ns < 100000000ull)
         return;
     pg->last_draw_ns = now;
+    int cols = terminal_columns();
     if (pg->lines_drawn > 0)
         fprintf(stderr, "\033[%dA", pg->lines_drawn);
     int64_t total = 0, done = 0, moved = 0;
@@ -93,10 +122,10 @@ static void redraw(struct progress *pg, bool force)
             draw_bar(bar, sizeof(bar), b->done, b->size);
             cz_format_size((uint64_t)b->done, a, sizeof(a));
             cz_format_size((uint64_t)CZ_MAX(b->size, 0), t, sizeof(t));
-            fprintf(stderr, "\r\033[K%s: %-11s %s %9s / %s\n", short_digest(b->digest),
-                    state_word(pg, b->state), bar, a, t);
+            put_line(cols, "%s: %-11s %s %9s / %s", short_digest(b->digest),
+                     state_word(pg, b->state), bar, a, t);
         } else {
-            fprintf(stderr, "\r\033[K%s: %s\n", short_digest(b->digest), state_word(pg, b->state));
+            put_line(cols, "%s: %s", short_digest(b->digest), state_word(pg, b->state));
         }
     }
     double secs = (double)(now - pg->start_ns) / 1e9;
@@ -108,7 +137,7 @@ static void redraw(struct progress *pg, bool force)
     cz_format_size((uint64_t)rate, r, sizeof(r));
     if (rate > 0 && done < total)
         snprintf(eta, sizeof(eta), "  ETA %.0fs", (double)(total - done) / rate);
-    fprintf(stderr, "\r\033[Ktotal        %-11s %s %9s / %s  %s/s%s\n", "", bar, a, t, r, eta);
+    put_line(cols, "total        %-11s %s %9s / %s  %s/s%s", "", bar, a, t, r, eta);
     pg->lines_drawn = (int)pg->n + 1;
     fflush(stderr);
 }
@@ -166,6 +195,18 @@ static void progress_end(struct progress *pg)
 
 /* --- commands ----------------------------------------------------------- */
 
+/* --timeout SECONDS: how long a registry may send nothing before we give up. */
+static int parse_timeout(const char *s, long *out, cz_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 86400)
+        return cz_error_set(err, EINVAL, "invalid --timeout '%s': seconds from 1 to 86400", s);
+    *out = v;
+    return 0;
+}
+
 static char *auth_file_path(const struct cli *cli)
 {
     return cz_xasprintf("%s/auth.json", cli->root);
@@ -176,6 +217,7 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
     static const struct option longopts[] = {
         {"platform", required_argument, NULL, 'p'},
         {"scheme", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -193,6 +235,10 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
                 return -2; /* a usage error; err has the message */
             break;
+        case 't':
+            if (parse_timeout(optarg, &opts.timeout_s, err) < 0)
+                return -2; /* a usage error; err has the message */
+            break;
         case 'q':
             quiet = true;
             break;
@@ -203,6 +249,9 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
                    "  --platform OS/ARCH[/VARIANT]  platform to pull from an index (default: "
                    "the host's)\n"
                    "  --scheme auto|http|https      auto: http for localhost and 127.0.0.0/8\n"
+                   "  --timeout SECONDS             give up when the registry sends nothing for "
+                   "this long\n"
+                   "                                (default: $CZ_REGISTRY_TIMEOUT or 60)\n"
                    "  -q, --quiet                   no progress output\n");
             return 0;
         default:
@@ -253,6 +302,7 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
 {
     static const struct option longopts[] = {
         {"scheme", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -266,6 +316,10 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
             if (cz_scheme_parse(optarg, &opts.scheme, err) < 0)
                 return -2; /* a usage error; err has the message */
             break;
+        case 't':
+            if (parse_timeout(optarg, &opts.timeout_s, err) < 0)
+                return -2; /* a usage error; err has the message */
+            break;
         case 'q':
             quiet = true;
             break;
@@ -275,6 +329,8 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
                    "registry.\n\n"
                    "Options:\n"
                    "  --scheme auto|http|https  auto: http for localhost and 127.0.0.0/8\n"
+                   "  --timeout SECONDS         give up when the registry sends nothing for this "
+                   "long\n"
                    "  -q, --quiet               no progress output\n");
             return 0;
         default:

@@ -53,6 +53,10 @@ CZ_PUBLIC int cz_ingest_write(cz_ingest *w, const void *data, size_t len, cz_err
 CZ_PUBLIC int64_t cz_ingest_offset(const cz_ingest *w);
 /* Discard what was written and start again from byte 0. */
 CZ_PUBLIC int cz_ingest_restart(cz_ingest *w, cz_error *err);
+/* Check size and digest and fsync the data now, without storing: a caller
+ * holding several ingests verifies them all before committing any, so a
+ * failure leaves the store unchanged. No more writes after a verify. */
+CZ_PUBLIC int cz_ingest_verify(cz_ingest *w, cz_error *err);
 /* Verify size and digest, fsync, rename into blobs/. Frees w in every case.
  * digest_out (may be NULL) receives the digest. */
 CZ_PUBLIC int cz_ingest_commit(cz_ingest *w, char digest_out[CZ_DIGEST_MAX], cz_error *err);

@@ -49,8 +49,11 @@ typedef struct cz_registry_options {
     /* Explicit credentials; override the files when set. */
     const char *username;
     const char *password;
-    /* Parallel blob transfers (default 4). */
+    /* Parallel blob transfers (0: $CZ_REGISTRY_PARALLEL, else 6). */
     int max_parallel;
+    /* Seconds without any data from the registry before a transfer fails
+     * (0: $CZ_REGISTRY_TIMEOUT, else 60). */
+    long timeout_s;
     cz_progress_fn progress;
     void *progress_ctx;
 } cz_registry_options;

@@ -36,7 +36,14 @@ struct cz_ingest {
     int64_t written;
     int64_t expected_size;
     char *expected_digest;
+    char digest[CZ_DIGEST_MAX]; /* set once the hash is final */
+    int64_t flushed;            /* bytes handed to writeback so far */
+    bool synced;                /* verified and fsynced */
 };
+
+/* Start writeback of what was written every few MiB, so the disk works while
+ * the data still streams in and the fsync at the end has little left to do. */
+#define INGEST_WRITEBACK_STEP (4 << 20)
 
 static const char empty_index[] =
     "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
@@ -215,6 +222,8 @@ int64_t cz_ingest_offset(const cz_ingest *w)
 
 int cz_ingest_write(cz_ingest *w, const void *data, size_t len, cz_error *err)
 {
+    if (w->digest[0])
+        return cz_error_set(err, EINVAL, "blob %s: write after verify", w->digest);
     if (w->expected_size >= 0 && w->written + (int64_t)len > w->expected_size)
         return cz_error_set(err, EFBIG, "blob %s: more data than the expected %lld bytes",
                             w->expected_digest ? w->expected_digest : "(new)",
@@ -224,6 +233,11 @@ int cz_ingest_write(cz_ingest *w, const void *data, size_t len, cz_error *err)
                               w->expected_digest ? w->expected_digest : "(new)");
     cz_sha256_update(w->hash, data, len);
     w->written += (int64_t)len;
+    if (w->written - w->flushed >= INGEST_WRITEBACK_STEP) {
+        /* advisory: an error here shows up again at fsync */
+        (void)sync_file_range(w->fd, w->flushed, w->written - w->flushed, SYNC_FILE_RANGE_WRITE);
+        w->flushed = w->written;
+    }
     return 0;
 }
 
@@ -235,6 +249,8 @@ int cz_ingest_restart(cz_ingest *w, cz_error *err)
     cz_sha256_free(w->hash);
     w->hash = cz_sha256_new();
     w->written = 0;
+    w->flushed = 0;
+    w->digest[0] = 0;
     return 0;
 }
 
@@ -258,26 +274,32 @@ void cz_ingest_abort(cz_ingest *w)
         ingest_free(w);
 }
 
+int cz_ingest_verify(cz_ingest *w, cz_error *err)
+{
+    if (!w->digest[0])
+        cz_sha256_final(w->hash, w->digest);
+    const char *name = w->expected_digest ? w->expected_digest : w->digest;
+    if (w->expected_size >= 0 && w->written != w->expected_size)
+        return cz_error_set(err, EIO, "blob %s: size mismatch: got %lld bytes, expected %lld",
+                            name, (long long)w->written, (long long)w->expected_size);
+    if (w->expected_digest && strcmp(w->digest, w->expected_digest) != 0)
+        return cz_error_set(err, EIO, "blob %s: digest mismatch: content hashes to %s", name,
+                            w->digest);
+    if (!w->synced && fsync(w->fd) < 0)
+        return cz_error_errno(err, errno, "write blob %s", name);
+    w->synced = true;
+    return 0;
+}
+
 int cz_ingest_commit(cz_ingest *w, char digest_out[CZ_DIGEST_MAX], cz_error *err)
 {
-    char got[CZ_DIGEST_MAX];
-    cz_sha256_final(w->hash, got);
-    const char *name = w->expected_digest ? w->expected_digest : got;
-    cz_autofree char *final = cz_store_blob_path(w->store, got);
     int r = -1;
-    if (w->expected_size >= 0 && w->written != w->expected_size) {
-        cz_error_set(err, EIO, "blob %s: size mismatch: got %lld bytes, expected %lld", name,
-                     (long long)w->written, (long long)w->expected_size);
+    cz_autofree char *final = NULL;
+    if (cz_ingest_verify(w, err) < 0)
         goto out;
-    }
-    if (w->expected_digest && strcmp(got, w->expected_digest) != 0) {
-        cz_error_set(err, EIO, "blob %s: digest mismatch: content hashes to %s", name, got);
-        goto out;
-    }
-    if (fsync(w->fd) < 0) {
-        cz_error_errno(err, errno, "write blob %s", name);
-        goto out;
-    }
+    const char *got = w->digest;
+    const char *name = got;
+    final = cz_store_blob_path(w->store, got);
     close(w->fd);
     w->fd = -1;
     if (rename(w->tmp_path, final) < 0) {

@@ -48,8 +48,12 @@ int reg_client_new(const char *domain, const cz_registry_options *opts, reg_clie
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     c->connect_timeout_s = env_long("CZ_REGISTRY_CONNECT_TIMEOUT", 30, 1, 3600);
-    c->stall_timeout_s = env_long("CZ_REGISTRY_TIMEOUT", 60, 1, 3600);
+    c->stall_timeout_s = opts && opts->timeout_s > 0 ? opts->timeout_s
+                                                     : env_long("CZ_REGISTRY_TIMEOUT", 60, 1, 3600);
+    /* connecting must not outlast the stall timeout the user asked for */
+    c->connect_timeout_s = CZ_MIN(c->connect_timeout_s, c->stall_timeout_s);
     c->max_retries = (int)env_long("CZ_REGISTRY_RETRIES", 4, 0, 20);
+    c->max_parallel = (int)env_long("CZ_REGISTRY_PARALLEL", 6, 1, 64);
     c->retry_delay_ms = env_long("CZ_REGISTRY_RETRY_DELAY_MS", 500, 0, 60000);
     if (opts && opts->username) {
         c->user = cz_xstrdup(opts->username);
@@ -534,8 +538,8 @@ static int fetch_token(reg_client *c, const char *scope, cz_error *err)
         r = cz_error_set(err, EIO, "get token from %s: %s", c->realm,
                          rs.body_too_big ? "response too large" : reg_curl_reason(cc));
     } else if (rs.status == 401 || rs.status == 403) {
-        r = cz_error_set(err, EACCES, "get token from %s for %s: HTTP %ld %s: %s", c->realm,
-                         scope, rs.status, reason_phrase(rs.status),
+        r = cz_error_set(err, EACCES, "get token from %s%s%s: HTTP %ld %s: %s", c->realm,
+                         *scope ? " for " : "", scope, rs.status, reason_phrase(rs.status),
                          c->user ? "credentials rejected"
                                  : "authentication required (log in with 'container registry "
                                    "login')");
@@ -544,32 +548,21 @@ static int fetch_token(reg_client *c, const char *scope, cz_error *err)
         reg_status_error(&rq, &rs, err);
         r = cz_error_wrap(err, "get token");
     } else {
-        json_error_t je;
-        json_t *j = json_loadb(rs.body.data, rs.body.len, 0, &je);
-        const char *tok = NULL;
-        if (j) {
-            tok = json_string_value(json_object_get(j, "token"));
-            if (!tok || !*tok)
-                tok = json_string_value(json_object_get(j, "access_token"));
-        }
-        if (!tok || !*tok || strlen(tok) > 65536 || strpbrk(tok, "\r\n")) {
-            r = cz_error_set(err, EPROTO, "get token from %s: no valid token in the response",
-                             c->realm);
+        char *tok = NULL;
+        int64_t exp = 0;
+        if (reg_parse_token_response(rs.body.data, rs.body.len, &tok, &exp, err) < 0) {
+            r = cz_error_wrap(err, "get token from %s", c->realm);
         } else {
-            json_int_t exp = json_integer_value(json_object_get(j, "expires_in"));
-            if (exp <= 0)
-                exp = 60; /* the spec's default */
             token_drop(c, scope);
             c->tokens = cz_xrealloc(c->tokens, (c->n_tokens + 1) * sizeof(*c->tokens));
             reg_token *t = &c->tokens[c->n_tokens++];
             t->scope = cz_xstrdup(scope);
-            t->value = cz_xstrdup(tok);
+            t->value = tok;
             /* renew a little early, so a token never expires in flight */
             uint64_t life = (uint64_t)exp * 1000000000ull;
             t->expires_ns = cz_now_ns() + (life > 10000000000ull ? life - 5000000000ull : life / 2);
             cz_debug("token for %s (expires in %llds)", scope, (long long)exp);
         }
-        json_decref(j);
     }
     reg_response_reset(&rs);
     curl_easy_cleanup(h);
@@ -613,11 +606,11 @@ int reg_client_renew(reg_client *c, const char *scope, const char *www_authentic
     if (c->auth == REG_AUTH_BASIC) {
         if (!c->user)
             return cz_error_set(err, EACCES,
-                                "registry %s: authentication required (log in with 'container "
-                                "registry login %s')",
+                                "registry %s: HTTP 401 Unauthorized: authentication required (log "
+                                "in with 'container registry login %s')",
                                 c->domain, c->domain);
         if (before == REG_AUTH_BASIC)
-            return cz_error_set(err, EACCES, "registry %s: credentials rejected (HTTP 401)",
+            return cz_error_set(err, EACCES, "registry %s: HTTP 401 Unauthorized: credentials rejected",
                                 c->domain);
         return 0;
     }

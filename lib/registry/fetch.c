@@ -2,16 +2,22 @@
  * blob streams into a content-store ingest (sha256 and size checked as bytes
  * arrive); a dropped connection resumes with a Range request from the ingest's
  * offset; 429/5xx/connection errors are retried with backoff, a bounded number
- * of times; the first hard failure stops everything and drops the temp files. */
+ * of times; the first hard failure stops everything and drops the temp files.
+ * Blobs are committed only once all of them are verified, so a failed pull
+ * leaves the store as it was. */
 #include "registry/internal.h"
 
 #include "base/log.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 
 #define ERROR_BODY_MAX (16u << 10)
 #define FETCH_BUFFER (512L << 10)
+/* curl hands over at most 16 KiB per callback: gather bytes before writing,
+ * so a layer costs a few hundred write(2) calls instead of thousands. */
+#define WRITE_BATCH (512u << 10)
 
 enum job_state { JOB_PENDING, JOB_ACTIVE, JOB_DONE };
 
@@ -33,6 +39,8 @@ struct job {
     int64_t range_start;
     bool write_failed;
     cz_error write_err;
+    char *pending; /* WRITE_BATCH bytes not yet handed to the ingest */
+    size_t n_pending;
     enum cz_progress_state pstate;
 };
 
@@ -58,7 +66,7 @@ static void report(struct job *j, enum cz_progress_state st)
         .size = j->blob->size,
         .done = st == CZ_PROGRESS_DONE || st == CZ_PROGRESS_EXISTS
                     ? j->blob->size
-                    : (j->ingest ? cz_ingest_offset(j->ingest) : 0),
+                    : (j->ingest ? cz_ingest_offset(j->ingest) + (int64_t)j->n_pending : 0),
         .state = st,
     };
     o->progress(o->progress_ctx, &p);
@@ -83,6 +91,19 @@ static int64_t range_start_of(const char *cr)
     char *end;
     long long v = strtoll(p, &end, 10);
     return end == p || *end != '-' ? -1 : v;
+}
+
+static int flush_pending(struct job *j)
+{
+    if (j->n_pending == 0 || j->write_failed)
+        return j->write_failed ? -1 : 0;
+    size_t n = j->n_pending;
+    j->n_pending = 0;
+    if (cz_ingest_write(j->ingest, j->pending, n, &j->write_err) < 0) {
+        j->write_failed = true;
+        return -1;
+    }
+    return 0;
 }
 
 static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
@@ -113,12 +134,25 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
                 j->write_failed = true;
                 return 0;
             }
+            if (j->blob->keep)
+                j->blob->keep->len = 0;
         }
     }
-    if (cz_ingest_write(j->ingest, buf, n, &j->write_err) < 0) {
-        j->write_failed = true;
+    if (j->n_pending + n > WRITE_BATCH && flush_pending(j) < 0)
         return 0;
+    if (n >= WRITE_BATCH) {
+        if (cz_ingest_write(j->ingest, buf, n, &j->write_err) < 0) {
+            j->write_failed = true;
+            return 0;
+        }
+    } else {
+        if (!j->pending)
+            j->pending = cz_xmalloc(WRITE_BATCH);
+        memcpy(j->pending + j->n_pending, buf, n);
+        j->n_pending += n;
     }
+    if (j->blob->keep)
+        cz_buf_append(j->blob->keep, buf, n);
     return n;
 }
 
@@ -188,6 +222,7 @@ static int job_finished(struct fetch *f, struct job *j, CURLcode cc, cz_error *e
 {
     curl_multi_remove_handle(f->multi, j->h);
     long st = j->rs.status;
+    flush_pending(j); /* between transfers the ingest holds every byte received */
     if (j->write_failed) {
         *err = j->write_err;
         return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
@@ -202,11 +237,17 @@ static int job_finished(struct fetch *f, struct job *j, CURLcode cc, cz_error *e
                             reg_curl_reason(cc));
     }
     if (st == 200 || st == 206) {
-        cz_ingest *w = j->ingest;
-        j->ingest = NULL;
-        if (cz_ingest_commit(w, NULL, err) < 0)
-            return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
-        j->state = JOB_DONE;
+        /* a body that ended early without curl noticing (no Content-Length):
+         * resume it like a dropped connection */
+        if (cz_ingest_offset(j->ingest) < j->blob->size && j->attempts < f->c->max_retries) {
+            job_retry_later(f, j, "body ended early");
+            return 0;
+        }
+        if (cz_ingest_offset(j->ingest) != j->blob->size)
+            return cz_error_set(err, EIO, "%s %s: size mismatch: got %lld bytes, expected %lld",
+                                j->blob->kind, j->blob->digest,
+                                (long long)cz_ingest_offset(j->ingest), (long long)j->blob->size);
+        j->state = JOB_DONE; /* verified and committed with the others at the end */
         report(j, CZ_PROGRESS_DONE);
         return 0;
     }
@@ -229,16 +270,81 @@ static int job_finished(struct fetch *f, struct job *j, CURLcode cc, cz_error *e
     return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
 }
 
+struct verifier {
+    pthread_t thread;
+    struct job *job;
+    cz_error err;
+    int r;
+    bool threaded;
+};
+
+static void *verify_one(void *arg)
+{
+    struct verifier *v = arg;
+    v->r = cz_ingest_verify(v->job->ingest, &v->err);
+    return NULL;
+}
+
+/* Check every digest and fsync every blob, the fsyncs in parallel (the
+ * filesystem folds them into fewer journal commits than one after another). */
+static int verify_all(struct fetch *f, cz_error *err)
+{
+    struct verifier *v = cz_xcalloc(f->n, sizeof(*v));
+    for (size_t i = 0; i < f->n; i++) {
+        v[i].job = &f->jobs[i];
+        if (!v[i].job->ingest)
+            continue;
+        v[i].threaded = pthread_create(&v[i].thread, NULL, verify_one, &v[i]) == 0;
+        if (!v[i].threaded)
+            verify_one(&v[i]); /* no thread to spare: do it here */
+    }
+    int r = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (v[i].threaded)
+            pthread_join(v[i].thread, NULL);
+        if (v[i].r < 0 && r == 0) {
+            *err = v[i].err;
+            r = cz_error_wrap(err, "%s %s", v[i].job->blob->kind, v[i].job->blob->digest);
+        }
+    }
+    free(v);
+    return r;
+}
+
+/* Every blob is verified: move them all into the store. */
+static int commit_all(struct fetch *f, cz_error *err)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        struct job *j = &f->jobs[i];
+        if (!j->ingest)
+            continue;
+        cz_ingest *w = j->ingest;
+        j->ingest = NULL;
+        if (cz_ingest_commit(w, NULL, err) < 0)
+            return cz_error_wrap(err, "%s %s", j->blob->kind, j->blob->digest);
+    }
+    return 0;
+}
+
+/* Largest first: the longest transfers start at once and the small ones fill
+ * in around them, so the pull does not end waiting on one big late layer. */
+static int larger_first(const void *a, const void *b)
+{
+    int64_t x = (*(struct job *const *)a)->blob->size, y = (*(struct job *const *)b)->blob->size;
+    return x > y ? -1 : x < y;
+}
+
 int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_blob *blobs,
-                    size_t n, const cz_registry_options *opts, cz_error *err)
+                    size_t n, const cz_registry_options *opts,
+                    int (*before_commit)(void *ctx, cz_error *err), void *ctx, cz_error *err)
 {
     if (n == 0)
-        return 0;
+        return before_commit ? before_commit(ctx, err) : 0;
     struct fetch f = {.c = c, .store = store, .opts = opts, .n = n};
     f.scope = reg_scope(repo, "pull");
     f.multi = curl_multi_init();
     f.jobs = cz_xcalloc(n, sizeof(*f.jobs));
-    int max_parallel = opts && opts->max_parallel > 0 ? opts->max_parallel : 4;
+    int max_parallel = opts && opts->max_parallel > 0 ? opts->max_parallel : c->max_parallel;
     curl_multi_setopt(f.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel);
     for (size_t i = 0; i < n; i++) {
         struct job *j = &f.jobs[i];
@@ -248,6 +354,10 @@ int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_
         reg_response_reset(&j->rs);
         report(j, CZ_PROGRESS_WAITING);
     }
+    struct job **order = cz_xcalloc(n, sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        order[i] = &f.jobs[i];
+    qsort(order, n, sizeof(*order), larger_first);
     int r = 0;
     size_t done = 0;
     while (r == 0) {
@@ -262,7 +372,7 @@ int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_
         if (done == n)
             break;
         for (size_t i = 0; i < n && active < (size_t)max_parallel && r == 0; i++) {
-            struct job *j = &f.jobs[i];
+            struct job *j = order[i];
             if (j->state != JOB_PENDING)
                 continue;
             if (j->not_before_ns > now) {
@@ -304,6 +414,12 @@ int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_
             reg_sleep_ms(next_ready > t ? CZ_MIN((next_ready - t) / 1000000 + 1, 1000) : 0);
         }
     }
+    if (r == 0)
+        r = verify_all(&f, err);
+    if (r == 0 && before_commit)
+        r = before_commit(ctx, err);
+    if (r == 0)
+        r = commit_all(&f, err);
     for (size_t i = 0; i < n; i++) {
         struct job *j = &f.jobs[i];
         if (j->h) {
@@ -315,7 +431,9 @@ int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_
             cz_ingest_abort(j->ingest);
         reg_response_reset(&j->rs);
         free(j->url);
+        free(j->pending);
     }
+    free(order);
     free(f.jobs);
     free(f.scope);
     curl_multi_cleanup(f.multi);

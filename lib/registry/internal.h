@@ -50,6 +50,13 @@ int reg_parse_challenges(const char *header, reg_challenge **out, size_t *n, cz_
 void reg_challenges_free(reg_challenge *c, size_t n);
 const char *reg_challenge_param(const reg_challenge *c, const char *name);
 
+/* --- token responses -------------------------------------------------- */
+/* Parse a token server's JSON answer: "token" (or OAuth2's "access_token")
+ * and "expires_in" (seconds; 60 when absent or invalid, as the spec says).
+ * Rejects empty, oversized or header-breaking tokens. */
+int reg_parse_token_response(const char *data, size_t len, char **token, int64_t *expires_in,
+                             cz_error *err);
+
 /* --- base64 ------------------------------------------------------------ */
 char *reg_base64_encode(const void *data, size_t len);
 /* Returns NULL on malformed input. */
@@ -76,6 +83,7 @@ typedef struct reg_client {
     long connect_timeout_s;
     long stall_timeout_s;
     int max_retries;
+    int max_parallel; /* blob transfers at once, unless the options say */
     long retry_delay_ms;
 } reg_client;
 
@@ -149,10 +157,15 @@ typedef struct reg_blob {
     const char *digest;
     int64_t size;
     const char *kind; /* "layer", "config" */
+    cz_buf *keep;     /* when set, a copy of the downloaded bytes (small blobs only) */
 } reg_blob;
 
+/* Download blobs in parallel, each verified (digest and size). Nothing enters
+ * the store until every blob is whole and verified and before_commit (may be
+ * NULL) agreed; then all are committed. On failure the store is unchanged. */
 int reg_fetch_blobs(reg_client *c, const char *repo, cz_store *store, const reg_blob *blobs,
-                    size_t n, const cz_registry_options *opts, cz_error *err);
+                    size_t n, const cz_registry_options *opts,
+                    int (*before_commit)(void *ctx, cz_error *err), void *ctx, cz_error *err);
 
 /* Strip parameters from a media type ("a/b; charset=utf-8" -> "a/b"), allocated. */
 char *reg_media_type_base(const char *content_type);

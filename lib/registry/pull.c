@@ -161,6 +161,29 @@ static int store_document(cz_store *store, const fetched *f, cz_error *err)
     return 0;
 }
 
+struct config_check {
+    cz_store *store;
+    const char *digest;
+    cz_buf data; /* the downloaded config; empty when it was already stored */
+};
+
+static int config_valid(void *ctx, cz_error *err)
+{
+    struct config_check *cc = ctx;
+    cz_autofree char *stored = NULL;
+    const char *data = cc->data.data;
+    size_t len = cc->data.len;
+    if (!len && cz_store_read_blob(cc->store, cc->digest, CZ_CONFIG_MAX, &stored, &len, err) < 0)
+        return cz_error_wrap(err, "config %s", cc->digest);
+    if (stored)
+        data = stored;
+    cz_image_config cfg = {0};
+    if (cz_image_config_parse(data ? data : "", len, &cfg, err) < 0)
+        return cz_error_wrap(err, "config %s", cc->digest);
+    cz_image_config_free(&cfg);
+    return 0;
+}
+
 static int pull_locked(cz_store *store, const cz_reference *ref, const cz_platform *platform,
                        const cz_registry_options *opts, char digest_out[CZ_DIGEST_MAX],
                        cz_error *err)
@@ -225,31 +248,22 @@ static int pull_locked(cz_store *store, const cz_reference *ref, const cz_platfo
     /* config first, then layers; a digest listed twice is fetched once */
     blobs = cz_xcalloc(m.n_layers + 1, sizeof(*blobs));
     size_t nb = 0;
-    blobs[nb++] = (reg_blob){m.config.digest, m.config.size, "config"};
+    blobs[nb++] = (reg_blob){m.config.digest, m.config.size, "config", NULL};
     for (size_t i = 0; i < m.n_layers; i++) {
         bool dup = false;
         for (size_t k = 0; k < nb; k++)
             dup |= !strcmp(blobs[k].digest, m.layers[i].digest);
         if (!dup)
-            blobs[nb++] = (reg_blob){m.layers[i].digest, m.layers[i].size, "layer"};
+            blobs[nb++] = (reg_blob){m.layers[i].digest, m.layers[i].size, "layer", NULL};
     }
-    if (reg_fetch_blobs(c, ref->path, store, blobs, nb, opts, err) < 0)
+    /* the config must be a valid image config before anything is stored */
+    struct config_check cc = {.store = store, .digest = m.config.digest};
+    blobs[0].keep = &cc.data;
+    r = reg_fetch_blobs(c, ref->path, store, blobs, nb, opts, config_valid, &cc, err);
+    cz_buf_free(&cc.data);
+    if (r < 0)
         goto out;
-
-    /* the config must be a valid image config before anything is named */
-    {
-        char *cdata = NULL;
-        size_t clen;
-        cz_image_config cfg = {0};
-        if (cz_store_read_blob(store, m.config.digest, CZ_CONFIG_MAX, &cdata, &clen, err) < 0 ||
-            cz_image_config_parse(cdata, clen, &cfg, err) < 0) {
-            free(cdata);
-            cz_error_wrap(err, "config %s", m.config.digest);
-            goto out;
-        }
-        free(cdata);
-        cz_image_config_free(&cfg);
-    }
+    r = -1;
 
     if (store_document(store, mf, err) < 0)
         goto out;

@@ -464,7 +464,7 @@ int cz_registry_login(const char *host, const cz_registry_options *opts, cz_erro
         r = reg_request_do(c, &rq, &rs, err);
         if (r == 0 && rs.status != 200) {
             if (rs.status == 401)
-                r = cz_error_set(err, EACCES, "credentials rejected (HTTP 401)");
+                r = cz_error_set(err, EACCES, "HTTP 401 Unauthorized: credentials rejected");
             else
                 r = reg_status_error(&rq, &rs, err);
         }

@@ -1,11 +1,13 @@
 /* Pure helpers of the registry client: URL building, scopes, base64 and the
- * WWW-Authenticate challenge parser (RFC 7235). No I/O here, so the unit tests
+ * WWW-Authenticate challenge parser (RFC 7235), the token-response parser. No
+ * I/O here, so the unit tests
  * and the fuzz harness can drive it directly. */
 #include "registry/internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <strings.h>
 
 /* --- URLs ------------------------------------------------------------ */
@@ -345,4 +347,45 @@ int reg_parse_challenges(const char *header, reg_challenge **out, size_t *n, cz_
     *out = v;
     *n = nv;
     return 0;
+}
+
+/* --- token responses ----------------------------------------------------- */
+
+#define TOKEN_MAX 65536
+
+int reg_parse_token_response(const char *data, size_t len, char **token, int64_t *expires_in,
+                             cz_error *err)
+{
+    *token = NULL;
+    *expires_in = 0;
+    json_error_t je;
+    json_t *j = json_loadb(data ? data : "", len, 0, &je);
+    if (!j)
+        return cz_error_set(err, EPROTO, "token response is not JSON (line %d: %s)", je.line,
+                            je.text);
+    int r = 0;
+    const char *tok = json_string_value(json_object_get(j, "token"));
+    if (!tok || !*tok)
+        tok = json_string_value(json_object_get(j, "access_token"));
+    if (!json_is_object(j) || !tok || !*tok) {
+        r = cz_error_set(err, EPROTO, "token response holds no token");
+    } else if (strlen(tok) > TOKEN_MAX) {
+        r = cz_error_set(err, EPROTO, "token longer than %d bytes", TOKEN_MAX);
+    } else {
+        for (const char *p = tok; *p; p++) {
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+                r = cz_error_set(err, EPROTO, "token holds a character not allowed in a header");
+                break;
+            }
+        }
+    }
+    if (r == 0) {
+        json_t *e = json_object_get(j, "expires_in");
+        json_int_t exp = json_is_integer(e) ? json_integer_value(e) : 0;
+        /* bounded: a year at most; 60 s when absent (the spec's default) */
+        *expires_in = exp > 0 ? (exp > 31536000 ? 31536000 : exp) : 60;
+        *token = cz_xstrdup(tok);
+    }
+    json_decref(j);
+    return r;
 }

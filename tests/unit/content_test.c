@@ -103,3 +103,29 @@ TEST(names_and_gc)
     CHECK_INT(blobs, 3);
     cz_store_close(s);
 }
+
+TEST(ingest_verify_before_commit)
+{
+    cz_error err = {0};
+    cz_store *s;
+    const char *root = unit_tmpdir();
+    CHECK_OK(cz_store_open(root, &s, &err), &err);
+    char d[CZ_DIGEST_MAX];
+    cz_digest_bytes("layer", 5, d);
+    cz_ingest *w;
+    /* short: verify fails, nothing in the store */
+    CHECK_OK(cz_ingest_begin(s, d, 5, &w, &err), &err);
+    CHECK_OK(cz_ingest_write(w, "lay", 3, &err), &err);
+    CHECK(cz_ingest_verify(w, &err) < 0);
+    CHECK(strstr(err.msg, "size mismatch") != NULL);
+    CHECK(!cz_store_has_blob(s, d, 5));
+    /* whole after a restart: verify passes, still not stored until commit */
+    CHECK_OK(cz_ingest_restart(w, &err), &err);
+    CHECK_OK(cz_ingest_write(w, "layer", 5, &err), &err);
+    CHECK_OK(cz_ingest_verify(w, &err), &err);
+    CHECK(!cz_store_has_blob(s, d, 5));
+    CHECK(cz_ingest_write(w, "x", 1, &err) < 0); /* no writes after verify */
+    CHECK_OK(cz_ingest_commit(w, NULL, &err), &err);
+    CHECK(cz_store_has_blob(s, d, 5));
+    cz_store_close(s);
+}

@@ -156,3 +156,27 @@ start_proxy() {
     [ -f "$pf" ] || { echo "proxy did not start" >&2; return 1; }
     PROXY=127.0.0.1:$(cat "$pf")
 }
+
+# store_snapshot FILE: record the store's file list (with sizes) and index.json's hash, so a
+# failed operation can be shown to have changed nothing.
+store_snapshot() {
+    {
+        (cd "$CONTAINER_ROOT" 2>/dev/null && find content tmp \( -type f -printf 'f %s %p\n' \) -o -printf '%y %p\n' 2>/dev/null | sort)
+        sha256sum "$CONTAINER_ROOT/content/index.json" 2>/dev/null | cut -d' ' -f1
+    } >"$1"
+}
+# store_unchanged FILE: the store is exactly as in the snapshot (no new or partial blob, no new
+# name in index.json) and no temp file is left in tmp/ingest.
+store_unchanged() {
+    local now=$T/snapshot-now.$RANDOM
+    store_snapshot "$now"
+    if ! cmp -s "$1" "$now"; then
+        echo "store changed:" >&2
+        diff "$1" "$now" | head -10 >&2
+        return 1
+    fi
+    if [ -n "$(ls -A "$CONTAINER_ROOT/tmp/ingest" 2>/dev/null)" ]; then
+        echo "temp files left in tmp/ingest" >&2
+        return 1
+    fi
+}

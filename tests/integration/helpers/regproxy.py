@@ -13,6 +13,7 @@ It forwards every request to the upstream registry and can add:
                      status:CODE:N    answer CODE the first N times (N=-1: always)
                      hang             accept and never answer
                      serve:FILE:TYPE  answer 200 with FILE as TYPE
+                     slow:BYTES       send 2xx bodies at about BYTES per second
 It writes its port to --port-file once listening and logs one line per
 request to --log."""
 import argparse
@@ -40,7 +41,7 @@ ap.add_argument("--fault", default="")
 ap.add_argument("--fault-path", default=r"/v2/.+")
 args = ap.parse_args()
 
-lock = threading.Lock()
+lock = threading.RLock()  # log() is called with it held
 logf = open(args.log, "a", buffering=1)
 users = dict(u.split(":", 1) for u in args.users.split(",") if u)
 tokens = {}  # token -> {"grants": {repo: set(actions)}, "uses": n}
@@ -185,7 +186,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, data, {"Content-Type": ctype})
         # forward
         up = http.client.HTTPConnection(args.upstream, timeout=60)
-        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "connection")}
+        # a header sent several times (skopeo sends several Accept lines) is joined, not lost
+        hdrs = {}
+        for k, v in self.headers.items():
+            if k.lower() in ("authorization", "connection"):
+                continue
+            hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
         up.request(self.command, self.path, body=body if n else None, headers=hdrs)
         r = up.getresponse()
         data = r.read()
@@ -211,6 +217,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if fault and fault.startswith("slow:") and len(data) > 0:
+            rate = max(1024, int(fault.split(":")[1]))
+            chunk = max(1, rate // 10)
+            try:
+                for i in range(0, len(data), chunk):
+                    self.wfile.write(data[i:i + chunk])
+                    self.wfile.flush()
+                    time.sleep(0.1)
             except OSError:
                 pass
             return
