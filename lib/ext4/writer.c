@@ -180,6 +180,13 @@ int cz_ext4_open(const char *path, const struct cz_ext4_options *o, cz_ext4 **ou
         cz_ext4_abort(w);
         return cz_error_wrap(err, "create ext4 image %s", path);
     }
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(w->fd, 0644 & ~mask) < 0) {
+        cz_error_errno(err, errno, "create ext4 image %s", path);
+        cz_ext4_abort(w);
+        return -1;
+    }
     if (w->total_blocks && ftruncate(w->fd, (off_t)(w->total_blocks * EXT4_BLOCK)) < 0) {
         cz_error_errno(err, errno, "create ext4 image %s: size %llu", path,
                        (unsigned long long)o->size_bytes);
