@@ -113,10 +113,8 @@ struct ext4_node *ext4_node_new(cz_ext4 *w, struct ext4_node *dir, const char *n
     return n;
 }
 
-void ext4_node_remove(cz_ext4 *w, struct ext4_node *n)
+static void unlink_leaf(cz_ext4 *w, struct ext4_node *n)
 {
-    while (n->child)
-        ext4_node_remove(w, n->child);
     struct ext4_node *dir = n->parent;
     size_t h = node_hash(dir, n->name, n->name_len) & (w->n_buckets - 1);
     struct ext4_node **pp = &w->buckets[h];
@@ -135,6 +133,22 @@ void ext4_node_remove(cz_ext4 *w, struct ext4_node *n)
     inode_unref(w, n->inode);
     free(n);
     w->n_nodes--;
+}
+
+/* Post-order without recursion: trees from layers can be arbitrarily deep. */
+void ext4_node_remove(cz_ext4 *w, struct ext4_node *n)
+{
+    struct ext4_node *cur = n;
+    for (;;) {
+        while (cur->child)
+            cur = cur->child;
+        struct ext4_node *parent = cur->parent;
+        bool last = cur == n;
+        unlink_leaf(w, cur);
+        if (last)
+            return;
+        cur = parent;
+    }
 }
 
 void ext4_tree_init(cz_ext4 *w)

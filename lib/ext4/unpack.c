@@ -402,6 +402,12 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
             break;
         }
         snprintf(last, sizeof(last), "%s", path);
+        const char *lk = archive_entry_hardlink(e);
+        if (strlen(path) > 4096 || (lk && strlen(lk) > 4096)) {
+            r = cz_error_set(err, ENAMETOOLONG, "layer %s: entry '%.64s...': path longer than 4096 bytes",
+                             name, path);
+            break;
+        }
         if (apply_entry(&ap, a, e, path, err) < 0) {
             r = cz_error_wrap(err, "layer %s: entry '%s'", name, path);
             break;
