@@ -61,12 +61,8 @@ struct ext4_inode *ext4_inode_new(cz_ext4 *w, const struct cz_ext4_attr *a)
     return in;
 }
 
-static void inode_unref(cz_ext4 *w, struct ext4_inode *in)
+static void inode_free(struct ext4_inode *in)
 {
-    if (--in->links > 0)
-        return;
-    if (w->current == in)
-        w->current = NULL;
     free(in->ext);
     free(in->symlink);
     for (uint32_t i = 0; i < in->n_xattrs; i++) {
@@ -75,6 +71,15 @@ static void inode_unref(cz_ext4 *w, struct ext4_inode *in)
     }
     free(in->xattrs);
     free(in);
+}
+
+static void inode_unref(cz_ext4 *w, struct ext4_inode *in)
+{
+    if (--in->links > 0)
+        return;
+    if (w->current == in)
+        w->current = NULL;
+    inode_free(in);
     w->n_inodes--;
 }
 
@@ -172,27 +177,13 @@ void ext4_tree_free(cz_ext4 *w)
         while (n) {
             struct ext4_node *next = n->hnext;
             struct ext4_inode *in = n->inode;
-            if (--in->links == 0) {
-                free(in->ext);
-                free(in->symlink);
-                for (uint32_t k = 0; k < in->n_xattrs; k++) {
-                    free(in->xattrs[k].name);
-                    free(in->xattrs[k].value);
-                }
-                free(in->xattrs);
-                free(in);
-            }
+            if (--in->links == 0)
+                inode_free(in);
             free(n);
             n = next;
         }
     }
-    struct ext4_inode *rin = w->root->inode;
-    for (uint32_t k = 0; k < rin->n_xattrs; k++) {
-        free(rin->xattrs[k].name);
-        free(rin->xattrs[k].value);
-    }
-    free(rin->xattrs);
-    free(rin);
+    inode_free(w->root->inode);
     free(w->root);
     free(w->buckets);
     w->root = NULL;
