@@ -468,3 +468,46 @@ TEST(bad_layers_fail_cleanly)
     CHECK_MSG(r < 0 && err.code == ENOSPC, "%s", err.msg);
     CHECK(access(small, F_OK) != 0);
 }
+
+/* --- snapshots --------------------------------------------------------------- */
+#include <cz/image.h>
+
+TEST(snapshot_built_once_and_collected)
+{
+    cz_error err = {0};
+    cz_autofree char *root = cz_xasprintf("%s/root", unit_tmpdir());
+    cz_autofree char *src = cz_xasprintf("%s/src", unit_tmpdir());
+    cz_autofree char *cmd = cz_xasprintf("mkdir -p %s/etc && echo snap > %s/etc/f", src, src);
+    CHECK(system(cmd) == 0);
+    cz_store *s;
+    CHECK_OK(cz_store_open(root, &s, &err), &err);
+    char digest[CZ_DIGEST_MAX];
+    if (cz_image_import(s, src, "snap:1", NULL, digest, &err) < 0) {
+        cz_store_close(s);
+        CHECK_MSG(0, "%s", err.msg);
+    }
+    char *path = NULL, *again = NULL;
+    int r = cz_snapshot_ensure(s, digest, &path, &err);
+    if (r == 0)
+        r = cz_snapshot_ensure(s, digest, &again, &err);
+    cz_autofree char *want = cz_xasprintf("%s/snapshots/%s.ext4", root, digest + 7);
+    bool same = r == 0 && !strcmp(path, want) && !strcmp(again, want);
+    free(again);
+    char why[512] = "";
+    bool clean = r == 0 && fsck_clean(path, why, sizeof(why));
+    cz_autofree char *cat = r == 0 ? debugfs(path, "cat /etc/f") : NULL;
+    free(path);
+    cz_error e2 = {0};
+    bool bad_digest = cz_snapshot_ensure(s, "sha256:zz", &path, &e2) < 0;
+    if (r == 0)
+        r = cz_store_remove_image(s, "docker.io/library/snap:1", &err);
+    if (r == 0)
+        r = cz_store_gc(s, NULL, NULL, &err);
+    cz_store_close(s);
+    CHECK_MSG(r == 0, "%s", err.msg);
+    CHECK(same);
+    CHECK_MSG(clean, "e2fsck: %s", why);
+    CHECK_STR(cat, "snap\n");
+    CHECK(bad_digest);
+    CHECK_MSG(access(want, F_OK) != 0, "gc kept the snapshot of an unreferenced image");
+}
