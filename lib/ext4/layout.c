@@ -88,6 +88,16 @@ static uint64_t map_block(const struct ext4_inode *in, uint32_t lb)
 }
 
 /* --- inode numbers ------------------------------------------------------ */
+/* Depth-first successor of n below root, without recursion (trees can be deep). */
+static struct ext4_node *next_node(struct ext4_node *root, struct ext4_node *n)
+{
+    if (n->child)
+        return n->child;
+    while (n != root && !n->next)
+        n = n->parent;
+    return n == root ? NULL : n->next;
+}
+
 static void number_inodes(struct layout *l)
 {
     cz_ext4 *w = l->w;
@@ -100,22 +110,11 @@ static void number_inodes(struct layout *l)
         lf->inode->ino = next;
         l->itab[next++ - 1] = lf->inode;
     }
-    struct ext4_node *n = w->root->child;
-    while (n) {
+    for (struct ext4_node *n = w->root->child; n; n = next_node(w->root, n))
         if (!n->inode->ino) {
             n->inode->ino = next;
             l->itab[next++ - 1] = n->inode;
         }
-        if (n->child) {
-            n = n->child;
-            continue;
-        }
-        while (n != w->root && !n->next)
-            n = n->parent;
-        if (n == w->root)
-            break;
-        n = n->next;
-    }
     l->max_ino = next - 1;
 }
 
@@ -942,22 +941,12 @@ int ext4_layout_and_write(cz_ext4 *w, cz_error *err)
     number_inodes(l);
     l->xbody = cz_xcalloc(l->max_ino + 1, XBODY);
     /* directories need their node: walk the tree (each inode once) */
-    struct ext4_node *n = w->root;
-    while (n && r == 0) {
+    for (struct ext4_node *n = w->root; n && r == 0; n = next_node(w->root, n)) {
         struct ext4_inode *in = n->inode;
         if (!in->laid_out) {
             in->laid_out = true;
             r = layout_inode(l, n, in, l->xbody + (size_t)(in->ino - 1) * XBODY, err);
         }
-        if (n->child) {
-            n = n->child;
-            continue;
-        }
-        while (n != w->root && !n->next)
-            n = n->parent;
-        if (n == w->root)
-            break;
-        n = n->next;
     }
     if (r == 0 && w->opt.journal)
         r = layout_journal(l, w->total_blocks ? w->total_blocks : w->cursor, err);

@@ -58,23 +58,31 @@ static void report(struct source *s, bool force)
     s->progress(&s->p, s->progress_arg);
 }
 
+/* More compressed input when the buffer is empty; -1 after archive_set_error. */
+static int refill(struct archive *a, struct source *s)
+{
+    if (s->st.avail_in || s->eof)
+        return 0;
+    ssize_t r = read_in(s, s->in, IN_SIZE);
+    if (r < 0) {
+        archive_set_error(a, errno, "read layer: %s", strerror(errno));
+        return -1;
+    }
+    if (r == 0)
+        s->eof = true;
+    s->st.next_in = s->in;
+    s->st.avail_in = (uint32_t)r;
+    return 0;
+}
+
 static la_ssize_t gz_read(struct archive *a, void *arg, const void **buf)
 {
     struct source *s = arg;
     for (;;) {
         if (s->finished) {
             /* another gzip member may follow (concatenated streams) */
-            if (!s->st.avail_in && !s->eof) {
-                ssize_t r = read_in(s, s->in, IN_SIZE);
-                if (r < 0) {
-                    archive_set_error(a, errno, "read layer: %s", strerror(errno));
-                    return -1;
-                }
-                if (r == 0)
-                    s->eof = true;
-                s->st.next_in = s->in;
-                s->st.avail_in = (uint32_t)r;
-            }
+            if (refill(a, s) < 0)
+                return -1;
             if (!s->st.avail_in)
                 return 0;
             uint8_t *keep = s->st.next_in;
@@ -85,17 +93,8 @@ static la_ssize_t gz_read(struct archive *a, void *arg, const void **buf)
             s->st.avail_in = left;
             s->finished = false;
         }
-        if (!s->st.avail_in && !s->eof) {
-            ssize_t r = read_in(s, s->in, IN_SIZE);
-            if (r < 0) {
-                archive_set_error(a, errno, "read layer: %s", strerror(errno));
-                return -1;
-            }
-            if (r == 0)
-                s->eof = true;
-            s->st.next_in = s->in;
-            s->st.avail_in = (uint32_t)r;
-        }
+        if (refill(a, s) < 0)
+            return -1;
         s->st.next_out = s->out;
         s->st.avail_out = OUT_SIZE;
         int r = isal_inflate(&s->st);
