@@ -58,6 +58,19 @@ static void report(struct source *s, bool force)
     s->progress(&s->p, s->progress_arg);
 }
 
+static const char *gzip_error(int r)
+{
+    switch (r) {
+    case ISAL_INVALID_BLOCK: return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK: return "invalid back-reference distance";
+    case ISAL_INVALID_WRAPPER: return "invalid gzip header";
+    case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
+    case ISAL_INCORRECT_CHECKSUM: return "checksum mismatch";
+    }
+    return "inflate error";
+}
+
 /* More compressed input when the buffer is empty; -1 after archive_set_error. */
 static int refill(struct archive *a, struct source *s)
 {
@@ -99,7 +112,7 @@ static la_ssize_t gz_read(struct archive *a, void *arg, const void **buf)
         s->st.avail_out = OUT_SIZE;
         int r = isal_inflate(&s->st);
         if (r != ISAL_DECOMP_OK) {
-            archive_set_error(a, EINVAL, "corrupt gzip stream (ISA-L error %d)", r);
+            archive_set_error(a, EINVAL, "corrupt gzip stream: %s", gzip_error(r));
             return -1;
         }
         size_t got = OUT_SIZE - s->st.avail_out;
