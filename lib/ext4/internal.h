@@ -21,7 +21,7 @@
 #define EXT4_NAME_MAX 255u
 #define EXT4_SYMLINK_MAX 4095u
 #define EXT4_MAX_FILE_BLOCKS 0xFFFFFFFFull /* logical blocks are 32-bit */
-#define EXT4_MAX_ENTRIES (16u << 20)       /* bounds the in-memory tree */
+#define EXT4_MAX_ENTRIES (4u << 20)        /* bounds the in-memory tree */
 #define EXT4_FIT_MAX_GROUPS 8192u          /* sized-to-fit images up to 1 TiB */
 
 /* Feature bits (superblock). */
