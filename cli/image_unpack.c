@@ -45,11 +45,20 @@ int cmd_image_unpack(struct cli *cli, int argc, char **argv, cz_error *err)
     int c;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': output = optarg; break;
-        case 's': size = optarg; break;
-        case 'p': platform = optarg; break;
-        case 'h': cli_print_usage(unpack_usage); return 0;
-        default: return cli_usage_error(err, "image unpack: unknown option '%s'", argv[optind - 1]);
+        case 'o':
+            output = optarg;
+            break;
+        case 's':
+            size = optarg;
+            break;
+        case 'p':
+            platform = optarg;
+            break;
+        case 'h':
+            cli_print_usage(unpack_usage);
+            return 0;
+        default:
+            return cli_usage_error(err, "image unpack: unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind + 1 != argc)

@@ -52,11 +52,12 @@ static void print_json(json_t *j)
     json_decref(j);
 }
 
-static const char create_usage[] = "Usage: container volume create [OPTIONS] NAME\n\n"
-                                   "Create a named volume: an empty ext4 image (sparse).\n\n"
-                                   "Options:\n"
-                                   "  -s, --size SIZE     size (default 512G; only written blocks use disk)\n"
-                                   "  -l, --label K=V     a label (repeatable)\n";
+static const char create_usage[] =
+    "Usage: container volume create [OPTIONS] NAME\n\n"
+    "Create a named volume: an empty ext4 image (sparse).\n\n"
+    "Options:\n"
+    "  -s, --size SIZE     size (default 512G; only written blocks use disk)\n"
+    "  -l, --label K=V     a label (repeatable)\n";
 
 static int volume_create(struct cli *cli, int argc, char **argv, cz_error *err)
 {
@@ -149,8 +150,8 @@ static int volume_ls(struct cli *cli, int argc, char **argv, cz_error *err)
 
 /* rm and inspect: errors about one of several names are printed as they
  * happen and the command fails at the end; a single name's error is the result. */
-static int for_each_name(struct cli *cli, int argc, char **argv, const char *cmd,
-                         const char *usage, json_t *collect, cz_error *err)
+static int for_each_name(struct cli *cli, int argc, char **argv, const char *cmd, const char *usage,
+                         json_t *collect, cz_error *err)
 {
     static const struct option opts[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
     int c;
@@ -194,7 +195,8 @@ static int for_each_name(struct cli *cli, int argc, char **argv, const char *cmd
     return -1;
 }
 
-static const char rm_usage[] = "Usage: container volume rm NAME...\n\nRemove volumes and their data.\n";
+static const char rm_usage[] =
+    "Usage: container volume rm NAME...\n\nRemove volumes and their data.\n";
 static const char inspect_usage[] =
     "Usage: container volume inspect NAME...\n\nShow volumes as JSON.\n";
 

@@ -15,12 +15,12 @@
 typedef struct cz_ext4 cz_ext4;
 
 struct cz_ext4_options {
-    uint64_t size_bytes;  /* image size; 0: sized to fit the content */
-    const char *label;    /* volume label (at most 16 bytes), may be NULL */
-    bool journal;         /* an empty jbd2 journal: the image will be mounted read-write */
-    bool sync;            /* fsync the image before it is renamed into place */
-    bool force_64bit;     /* 64bit feature even when the size does not need it */
-    uint64_t free_bytes;  /* sized to fit: free space to leave for later writes */
+    uint64_t size_bytes; /* image size; 0: sized to fit the content */
+    const char *label;   /* volume label (at most 16 bytes), may be NULL */
+    bool journal;        /* an empty jbd2 journal: the image will be mounted read-write */
+    bool sync;           /* fsync the image before it is renamed into place */
+    bool force_64bit;    /* 64bit feature even when the size does not need it */
+    uint64_t free_bytes; /* sized to fit: free space to leave for later writes */
 };
 
 /* What an entry is: type and permission bits in mode (S_IFREG | 0644 ...). */
@@ -53,8 +53,8 @@ CZ_PUBLIC int cz_ext4_link(cz_ext4 *w, const char *path, const char *target, cz_
 CZ_PUBLIC int cz_ext4_remove(cz_ext4 *w, const char *path, bool must_exist, cz_error *err);
 /* Set an extended attribute ("user.x", "security.capability", "trusted.x",
  * "system.posix_acl_access"/"_default" in their xattr form). */
-CZ_PUBLIC int cz_ext4_set_xattr(cz_ext4 *w, const char *path, const char *name,
-                                const void *value, size_t len, cz_error *err);
+CZ_PUBLIC int cz_ext4_set_xattr(cz_ext4 *w, const char *path, const char *name, const void *value,
+                                size_t len, cz_error *err);
 /* Lay out the metadata, write it and rename the image into place. Frees w. */
 CZ_PUBLIC int cz_ext4_finish(cz_ext4 *w, cz_error *err);
 /* Drop the temporary file and free w. */
@@ -78,8 +78,8 @@ typedef void (*cz_unpack_progress_fn)(const struct cz_unpack_progress *p, void *
 CZ_PUBLIC int cz_ext4_apply_layer_fd(cz_ext4 *w, int fd, const char *name, size_t layer_index,
                                      cz_unpack_progress_fn progress, void *progress_arg,
                                      cz_error *err);
-CZ_PUBLIC int cz_ext4_apply_layer_mem(cz_ext4 *w, const void *data, size_t len,
-                                      const char *name, size_t layer_index, cz_error *err);
+CZ_PUBLIC int cz_ext4_apply_layer_mem(cz_ext4 *w, const void *data, size_t len, const char *name,
+                                      size_t layer_index, cz_error *err);
 
 struct cz_unpack_options {
     struct cz_ext4_options image;

@@ -90,9 +90,9 @@ struct ext4_extent {
 };
 
 struct ext4_xattr {
-    uint8_t index;  /* name index (1 user, 2/3 ACLs, 4 trusted, 6 security, 7 system) */
+    uint8_t index; /* name index (1 user, 2/3 ACLs, 4 trusted, 6 security, 7 system) */
     uint8_t name_len;
-    char *name;     /* without the prefix the index stands for */
+    char *name; /* without the prefix the index stands for */
     uint8_t *value;
     uint32_t value_len;
 };
@@ -115,7 +115,7 @@ struct ext4_inode {
     uint32_t n_xattrs;
     uint64_t meta_blocks; /* extent tree, xattr and symlink blocks (layout) */
     uint64_t xattr_block;
-    uint8_t iblock[60];   /* i_block as laid out */
+    uint8_t iblock[60]; /* i_block as laid out */
     uint32_t flags;
     bool laid_out;
 };
@@ -180,8 +180,8 @@ void ext4_tree_free(cz_ext4 *w);
 struct ext4_node *ext4_lookup(cz_ext4 *w, struct ext4_node *dir, const char *name, size_t len);
 /* Resolve path: the parent directory (created when missing) and the last
  * component. *last_len 0 means the path names the directory *parent itself. */
-int ext4_resolve_parent(cz_ext4 *w, const char *path, struct ext4_node **parent,
-                        const char **last, size_t *last_len, cz_error *err);
+int ext4_resolve_parent(cz_ext4 *w, const char *path, struct ext4_node **parent, const char **last,
+                        size_t *last_len, cz_error *err);
 /* Resolve a whole path (symlinks followed except in the last component). */
 struct ext4_node *ext4_resolve(cz_ext4 *w, const char *path, cz_error *err);
 struct ext4_node *ext4_node_new(cz_ext4 *w, struct ext4_node *dir, const char *name, size_t len,

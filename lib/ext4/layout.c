@@ -128,13 +128,20 @@ struct dentry {
 static uint8_t file_type(uint32_t mode)
 {
     switch (mode & S_IFMT) {
-    case S_IFREG: return 1;
-    case S_IFDIR: return 2;
-    case S_IFCHR: return 3;
-    case S_IFBLK: return 4;
-    case S_IFIFO: return 5;
-    case S_IFSOCK: return 6;
-    case S_IFLNK: return 7;
+    case S_IFREG:
+        return 1;
+    case S_IFDIR:
+        return 2;
+    case S_IFCHR:
+        return 3;
+    case S_IFBLK:
+        return 4;
+    case S_IFIFO:
+        return 5;
+    case S_IFSOCK:
+        return 6;
+    case S_IFLNK:
+        return 7;
     }
     return 0;
 }
@@ -227,11 +234,12 @@ static int layout_dir(struct layout *l, struct ext4_node *dn, cz_error *err)
     struct dentry *e = cz_xmalloc((n ? n : 1) * sizeof(*e));
     size_t i = 0, bytes = 0;
     for (struct ext4_node *c = dn->child; c; c = c->next, i++) {
-        e[i] = (struct dentry){c->name, c->name_len, c->inode->ino, 0, 0,
-                               file_type(c->inode->mode)};
+        e[i] =
+            (struct dentry){c->name, c->name_len, c->inode->ino, 0, 0, file_type(c->inode->mode)};
         bytes += dirent_size(c->name_len);
     }
-    struct dentry head[2] = {{".", 1, in->ino, 0, 0, 2}, {"..", 2, dn->parent->inode->ino, 0, 0, 2}};
+    struct dentry head[2] = {{".", 1, in->ino, 0, 0, 2},
+                             {"..", 2, dn->parent->inode->ino, 0, 0, 2}};
     uint32_t seed = inode_seed(l, in->ino);
     uint32_t room = EXT4_BLOCK - DIRENT_TAIL;
     int r = 0;
@@ -369,7 +377,8 @@ static int layout_extents(struct layout *l, struct ext4_inode *in, cz_error *err
                     put16(p, 8, (uint16_t)(x->phys >> 32));
                 }
             }
-            put32(b, 12 + EXTENTS_PER_BLOCK * 12, ext4_crc32c(seed, b, 12 + EXTENTS_PER_BLOCK * 12));
+            put32(b, 12 + EXTENTS_PER_BLOCK * 12,
+                  ext4_crc32c(seed, b, 12 + EXTENTS_PER_BLOCK * 12));
             r = write_block(l, blk, b, err);
             up[bkn] = (struct xent){v[s].logical, 0, blk};
             in->meta_blocks++;
@@ -796,10 +805,11 @@ static void superblock(struct layout *l, uint8_t *sb, uint64_t free_blocks, uint
     put16(sb, 0x58, EXT4_INODE_SIZE);
     put16(sb, 0x5A, (uint16_t)group);
     put32(sb, 0x5C, COMPAT_EXT_ATTR | COMPAT_DIR_INDEX | (w->opt.journal ? COMPAT_HAS_JOURNAL : 0));
-    put32(sb, 0x60, INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_FLEX_BG |
-                        (w->is64 ? INCOMPAT_64BIT : 0));
-    put32(sb, 0x64, RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE |
-                        RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE | RO_COMPAT_METADATA_CSUM);
+    put32(sb, 0x60,
+          INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_FLEX_BG | (w->is64 ? INCOMPAT_64BIT : 0));
+    put32(sb, 0x64,
+          RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE |
+              RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE | RO_COMPAT_METADATA_CSUM);
     memcpy(sb + 0x68, w->uuid, 16);
     memcpy(sb + 0x78, w->label, strlen(w->label));
     if (w->opt.journal) {
@@ -889,8 +899,8 @@ static int write_groups(struct layout *l, cz_error *err)
             memset(t, 0, EXT4_BLOCK);
             for (uint32_t j = 0; j < 16 && k + j < used_inodes; j++) {
                 uint32_t ino = (uint32_t)first_ino + k + j;
-                struct ext4_inode *in = ino == EXT4_JOURNAL_INO && w->opt.journal ? &l->journal
-                                                                                 : l->itab[ino - 1];
+                struct ext4_inode *in =
+                    ino == EXT4_JOURNAL_INO && w->opt.journal ? &l->journal : l->itab[ino - 1];
                 uint8_t *ib = t + j * EXT4_INODE_SIZE;
                 if (in) {
                     encode_inode(l, in, ib,
@@ -934,8 +944,8 @@ int ext4_layout_and_write(cz_ext4 *w, cz_error *err)
     if (w->total_blocks)
         w->limit = w->total_blocks;
     if (!ext4_lookup(w, w->root, "lost+found", 10)) {
-        struct cz_ext4_attr a = {.mode = S_IFDIR | 0700, .atime = w->now, .mtime = w->now,
-                                 .ctime = w->now};
+        struct cz_ext4_attr a = {
+            .mode = S_IFDIR | 0700, .atime = w->now, .mtime = w->now, .ctime = w->now};
         ext4_node_new(w, w->root, "lost+found", 10, ext4_inode_new(w, &a));
     }
     number_inodes(l);

@@ -11,8 +11,7 @@
 
 #include <errno.h>
 
-int cz_snapshot_ensure(cz_store *st, const char *manifest_digest, char **path_out,
-                       cz_error *err)
+int cz_snapshot_ensure(cz_store *st, const char *manifest_digest, char **path_out, cz_error *err)
 {
     if (cz_digest_validate(manifest_digest, err) < 0)
         return cz_error_wrap(err, "snapshot");

@@ -159,8 +159,8 @@ void ext4_node_remove(cz_ext4 *w, struct ext4_node *n)
 void ext4_tree_init(cz_ext4 *w)
 {
     rehash(w);
-    struct cz_ext4_attr a = {.mode = S_IFDIR | 0755, .atime = w->now, .mtime = w->now,
-                             .ctime = w->now};
+    struct cz_ext4_attr a = {
+        .mode = S_IFDIR | 0755, .atime = w->now, .mtime = w->now, .ctime = w->now};
     w->root = cz_xcalloc(1, sizeof(*w->root) + 1);
     w->root->parent = w->root;
     w->root->inode = ext4_inode_new(w, &a);
@@ -233,8 +233,8 @@ static int walk(cz_ext4 *w, struct ext4_node *dir, const char *path, bool stop_b
             if (!n) {
                 if (!create)
                     return cz_error_set(err, ENOENT, "'%.*s' does not exist", (int)len, p);
-                struct cz_ext4_attr a = {.mode = S_IFDIR | 0755, .atime = w->now,
-                                         .mtime = w->now, .ctime = w->now};
+                struct cz_ext4_attr a = {
+                    .mode = S_IFDIR | 0755, .atime = w->now, .mtime = w->now, .ctime = w->now};
                 n = ext4_node_new(w, dir, p, len, ext4_inode_new(w, &a));
             } else if (S_ISLNK(n->inode->mode)) {
                 if (++*depth > SYMLINK_FOLLOW_MAX)
@@ -263,8 +263,8 @@ static int walk(cz_ext4 *w, struct ext4_node *dir, const char *path, bool stop_b
     return 0;
 }
 
-int ext4_resolve_parent(cz_ext4 *w, const char *path, struct ext4_node **parent,
-                        const char **last, size_t *last_len, cz_error *err)
+int ext4_resolve_parent(cz_ext4 *w, const char *path, struct ext4_node **parent, const char **last,
+                        size_t *last_len, cz_error *err)
 {
     int depth = 0;
     return walk(w, w->root, path, true, true, &depth, parent, last, last_len, err);

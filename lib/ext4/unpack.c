@@ -61,12 +61,18 @@ static void report(struct source *s, bool force)
 static const char *gzip_error(int r)
 {
     switch (r) {
-    case ISAL_INVALID_BLOCK: return "invalid deflate block";
-    case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
-    case ISAL_INVALID_LOOKBACK: return "invalid back-reference distance";
-    case ISAL_INVALID_WRAPPER: return "invalid gzip header";
-    case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
-    case ISAL_INCORRECT_CHECKSUM: return "checksum mismatch";
+    case ISAL_INVALID_BLOCK:
+        return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL:
+        return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK:
+        return "invalid back-reference distance";
+    case ISAL_INVALID_WRAPPER:
+        return "invalid gzip header";
+    case ISAL_UNSUPPORTED_METHOD:
+        return "unsupported compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+        return "checksum mismatch";
     }
     return "inflate error";
 }
@@ -230,12 +236,18 @@ static int whiteout(cz_ext4 *w, const char *dirpath, const char *name, cz_error 
 static int acl_tag(int tag)
 {
     switch (tag) {
-    case ARCHIVE_ENTRY_ACL_USER_OBJ: return 0x01;
-    case ARCHIVE_ENTRY_ACL_USER: return 0x02;
-    case ARCHIVE_ENTRY_ACL_GROUP_OBJ: return 0x04;
-    case ARCHIVE_ENTRY_ACL_GROUP: return 0x08;
-    case ARCHIVE_ENTRY_ACL_MASK: return 0x10;
-    case ARCHIVE_ENTRY_ACL_OTHER: return 0x20;
+    case ARCHIVE_ENTRY_ACL_USER_OBJ:
+        return 0x01;
+    case ARCHIVE_ENTRY_ACL_USER:
+        return 0x02;
+    case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
+        return 0x04;
+    case ARCHIVE_ENTRY_ACL_GROUP:
+        return 0x08;
+    case ARCHIVE_ENTRY_ACL_MASK:
+        return 0x10;
+    case ARCHIVE_ENTRY_ACL_OTHER:
+        return 0x20;
     }
     return -1;
 }
@@ -265,9 +277,8 @@ static int apply_acls(struct applier *ap, struct archive_entry *e, const char *p
         int type, perm, tag, qual;
         const char *name;
         put32(v, 0, 2);
-        while (cnt < (size_t)n + 4 &&
-               archive_entry_acl_next(e, kinds[k].type, &type, &perm, &tag, &qual, &name) ==
-                   ARCHIVE_OK) {
+        while (cnt < (size_t)n + 4 && archive_entry_acl_next(e, kinds[k].type, &type, &perm, &tag,
+                                                             &qual, &name) == ARCHIVE_OK) {
             int t = acl_tag(tag);
             if (t < 0)
                 continue;
@@ -314,9 +325,11 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
     at.mtime = archive_entry_mtime(e);
     at.mtime_ns = (uint32_t)archive_entry_mtime_nsec(e);
     at.atime = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : at.mtime;
-    at.atime_ns = archive_entry_atime_is_set(e) ? (uint32_t)archive_entry_atime_nsec(e) : at.mtime_ns;
+    at.atime_ns =
+        archive_entry_atime_is_set(e) ? (uint32_t)archive_entry_atime_nsec(e) : at.mtime_ns;
     at.ctime = archive_entry_ctime_is_set(e) ? archive_entry_ctime(e) : at.mtime;
-    at.ctime_ns = archive_entry_ctime_is_set(e) ? (uint32_t)archive_entry_ctime_nsec(e) : at.mtime_ns;
+    at.ctime_ns =
+        archive_entry_ctime_is_set(e) ? (uint32_t)archive_entry_ctime_nsec(e) : at.mtime_ns;
     at.dev_major = (uint32_t)archive_entry_rdevmajor(e);
     at.dev_minor = (uint32_t)archive_entry_rdevminor(e);
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
@@ -397,9 +410,9 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
             const char *why = archive_error_string(a);
             if (!why)
                 why = "corrupt archive";
-            r = last[0] ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s", name, last,
-                                       why)
-                        : cz_error_set(err, EINVAL, "layer %s: %s", name, why);
+            r = last[0]
+                    ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s", name, last, why)
+                    : cz_error_set(err, EINVAL, "layer %s: %s", name, why);
             break;
         }
         const char *path = archive_entry_pathname(e);
@@ -409,15 +422,14 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
             break;
         }
         if (++count > EXT4_MAX_ENTRIES) {
-            r = cz_error_set(err, EMFILE, "layer %s: more than %u entries", name,
-                             EXT4_MAX_ENTRIES);
+            r = cz_error_set(err, EMFILE, "layer %s: more than %u entries", name, EXT4_MAX_ENTRIES);
             break;
         }
         snprintf(last, sizeof(last), "%s", path);
         const char *lk = archive_entry_hardlink(e);
         if (strlen(path) > 4096 || (lk && strlen(lk) > 4096)) {
-            r = cz_error_set(err, ENAMETOOLONG, "layer %s: entry '%.64s...': path longer than 4096 bytes",
-                             name, path);
+            r = cz_error_set(err, ENAMETOOLONG,
+                             "layer %s: entry '%.64s...': path longer than 4096 bytes", name, path);
             break;
         }
         if (apply_entry(&ap, a, e, path, err) < 0) {

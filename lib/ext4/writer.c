@@ -88,12 +88,13 @@ int ext4_alloc(cz_ext4 *w, uint64_t want, uint64_t *start, uint64_t *got, cz_err
         pos += step;
     }
     if (w->cursor + w->meta_guess >= w->limit || n > w->limit - w->cursor - w->meta_guess) {
-        uint64_t room = w->cursor + w->meta_guess < w->limit ? w->limit - w->cursor - w->meta_guess : 0;
+        uint64_t room =
+            w->cursor + w->meta_guess < w->limit ? w->limit - w->cursor - w->meta_guess : 0;
         if (!room) {
             char sz[32];
-            cz_format_size(w->opt.size_bytes ? w->opt.size_bytes
-                                             : (uint64_t)EXT4_FIT_MAX_GROUPS * EXT4_BLOCKS_PER_GROUP *
-                                                   EXT4_BLOCK,
+            cz_format_size(w->opt.size_bytes
+                               ? w->opt.size_bytes
+                               : (uint64_t)EXT4_FIT_MAX_GROUPS * EXT4_BLOCKS_PER_GROUP * EXT4_BLOCK,
                            sz, sizeof(sz));
             return cz_error_set(err, ENOSPC, "no space left in the image (%s)", sz);
         }
@@ -128,7 +129,8 @@ int cz_ext4_open(const char *path, const struct cz_ext4_options *o, cz_ext4 **ou
         return cz_error_set(err, EINVAL, "ext4 label '%s' is longer than 16 bytes", o->label);
     uint64_t blocks = o->size_bytes / EXT4_BLOCK;
     if (o->size_bytes && blocks < (o->journal ? 2048u : 64u))
-        return cz_error_set(err, EINVAL, "ext4 image size %llu bytes is too small (at least %u KiB)",
+        return cz_error_set(err, EINVAL,
+                            "ext4 image size %llu bytes is too small (at least %u KiB)",
                             (unsigned long long)o->size_bytes, o->journal ? 8192u : 256u);
     if (blocks > (1ull << 48))
         return cz_error_set(err, EINVAL, "ext4 image size %llu bytes is too large",
@@ -165,7 +167,10 @@ int cz_ext4_open(const char *path, const struct cz_ext4_options *o, cz_ext4 **ou
         uint64_t inodes = CZ_MIN(blocks * EXT4_BLOCK / BYTES_PER_INODE, 0xFFFFFFF0ull);
         uint64_t fixed = 2 * groups + inodes * EXT4_INODE_SIZE / EXT4_BLOCK + 64;
         if (o->journal)
-            fixed += blocks < 32768 ? 1024 : blocks < 262144 ? 4096 : blocks < 4194304 ? 16384 : 65536;
+            fixed += blocks < 32768     ? 1024
+                     : blocks < 262144  ? 4096
+                     : blocks < 4194304 ? 16384
+                                        : 65536;
         w->limit = fixed < blocks ? blocks - fixed : 0;
     } else {
         w->is64 = o->force_64bit;
@@ -385,15 +390,19 @@ int cz_ext4_remove(cz_ext4 *w, const char *path, bool must_exist, cz_error *err)
     return 0;
 }
 
-int cz_ext4_set_xattr(cz_ext4 *w, const char *path, const char *name, const void *value,
-                      size_t len, cz_error *err)
+int cz_ext4_set_xattr(cz_ext4 *w, const char *path, const char *name, const void *value, size_t len,
+                      cz_error *err)
 {
     static const struct {
         const char *prefix;
         uint8_t index;
     } prefixes[] = {
-        {"user.", 1}, {"system.posix_acl_access", 2}, {"system.posix_acl_default", 3},
-        {"trusted.", 4}, {"security.", 6}, {"system.", 7},
+        {"user.", 1},
+        {"system.posix_acl_access", 2},
+        {"system.posix_acl_default", 3},
+        {"trusted.", 4},
+        {"security.", 6},
+        {"system.", 7},
     };
     struct ext4_node *n = ext4_resolve(w, path, err);
     if (!n)
@@ -440,9 +449,11 @@ int cz_ext4_set_xattr(cz_ext4 *w, const char *path, const char *name, const void
         return cz_error_set(err, E2BIG, "too many xattrs on '%s'", path);
     }
     in->xattrs = cz_xrealloc(in->xattrs, (in->n_xattrs + 1) * sizeof(*in->xattrs));
-    in->xattrs[in->n_xattrs++] = (struct ext4_xattr){
-        .index = index, .name_len = (uint8_t)strlen(suffix), .name = cz_xstrdup(suffix),
-        .value = v, .value_len = (uint32_t)vlen};
+    in->xattrs[in->n_xattrs++] = (struct ext4_xattr){.index = index,
+                                                     .name_len = (uint8_t)strlen(suffix),
+                                                     .name = cz_xstrdup(suffix),
+                                                     .value = v,
+                                                     .value_len = (uint32_t)vlen};
     if (in->n_xattrs == 1)
         w->meta_guess++;
     return 0;
@@ -473,8 +484,8 @@ int cz_ext4_create_empty(const char *path, uint64_t size_bytes, const char *labe
 {
     if (!size_bytes)
         return cz_error_set(err, EINVAL, "create ext4 image %s: a size is required", path);
-    struct cz_ext4_options o = {.size_bytes = size_bytes, .label = label, .journal = true,
-                                .sync = true};
+    struct cz_ext4_options o = {
+        .size_bytes = size_bytes, .label = label, .journal = true, .sync = true};
     cz_ext4 *w;
     if (cz_ext4_open(path, &o, &w, err) < 0)
         return -1;

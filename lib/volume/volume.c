@@ -101,7 +101,8 @@ static int read_record(const char *root, const char *name, cz_volume *out, cz_er
     size_t i = 0;
     json_object_foreach(labels, k, v)
     {
-        out->labels[i++] = cz_xasprintf("%s=%s", k, json_string_value(v) ? json_string_value(v) : "");
+        out->labels[i++] =
+            cz_xasprintf("%s=%s", k, json_string_value(v) ? json_string_value(v) : "");
     }
     json_decref(j);
     return 0;
@@ -116,8 +117,8 @@ static int lock_volumes(const char *root, cz_error *err)
     return cz_lock_path(p, 0, err);
 }
 
-int cz_volume_create(const char *root, const char *name, uint64_t size,
-                     const char *const *labels, cz_volume *out, cz_error *err)
+int cz_volume_create(const char *root, const char *name, uint64_t size, const char *const *labels,
+                     cz_volume *out, cz_error *err)
 {
     if (check_name(name, err) < 0)
         return -1;
@@ -135,7 +136,8 @@ int cz_volume_create(const char *root, const char *name, uint64_t size,
     /* a directory without a record is what a crashed create left */
     if (cz_rm_rf(dir, err) < 0 || cz_mkdir_p(dir, 0700, err) < 0)
         return cz_error_wrap(err, "create volume %s", name);
-    cz_volume v = {.name = cz_xstrdup(name), .size = size ? size : CZ_VOLUME_DEFAULT_SIZE,
+    cz_volume v = {.name = cz_xstrdup(name),
+                   .size = size ? size : CZ_VOLUME_DEFAULT_SIZE,
                    .created = time(NULL)};
     v.image = cz_xasprintf("%s/volume.ext4", dir);
     v.labels = cz_xcalloc(nl + 1, sizeof(char *));

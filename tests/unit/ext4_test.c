@@ -66,8 +66,11 @@ static char *debugfs(const char *img, const char *req)
 
 static struct cz_ext4_attr attr(uint32_t mode)
 {
-    return (struct cz_ext4_attr){.mode = mode, .mtime = 1700000000, .mtime_ns = 123456789,
-                                 .atime = 1700000001, .ctime = 1700000002};
+    return (struct cz_ext4_attr){.mode = mode,
+                                 .mtime = 1700000000,
+                                 .mtime_ns = 123456789,
+                                 .atime = 1700000001,
+                                 .ctime = 1700000002};
 }
 
 TEST(empty_image_with_journal)
@@ -156,9 +159,10 @@ static int build_all_types(const char *img, const struct cz_ext4_options *o, cz_
         r = cz_ext4_set_xattr(w, "etc/hello", name, big, sizeof(big), err);
     }
     /* user::rw- user:1000:r-- group::r-- mask::r-- other::--- */
-    static const uint8_t acl[] = {2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 4, 0, 0xe8, 3,
-                                  0, 0, 4, 0, 4, 0, 255, 255, 255, 255, 0x10, 0, 4, 0, 255, 255,
-                                  255, 255, 0x20, 0, 0, 0, 255, 255, 255, 255};
+    static const uint8_t acl[] = {2,   0,   0,   0,    1,   0,    6,    0,   255, 255, 255,
+                                  255, 2,   0,   4,    0,   0xe8, 3,    0,   0,   4,   0,
+                                  4,   0,   255, 255,  255, 255,  0x10, 0,   4,   0,   255,
+                                  255, 255, 255, 0x20, 0,   0,    0,    255, 255, 255, 255};
     if (r == 0)
         r = cz_ext4_set_xattr(w, "etc", "system.posix_acl_access", acl, sizeof(acl), err);
     if (r == 0)
