@@ -632,6 +632,8 @@ static void reconcile(struct cli *cli, const cz_container_config *c, cz_containe
     st->finished_at = 0;
     st->runtime_pid = 0;
     cz_container_save_state(cli->root, c->id, st, NULL);
+    cz_autofree char *run = cz_container_run_dir(c->id);
+    cz_rm_rf(run, NULL);
 }
 
 static char *status_text(const cz_container_state *st)

@@ -180,8 +180,7 @@ static void tty_raw(void)
     if (tio_saved || tcgetattr(0, &saved_tio) < 0)
         return;
     struct termios raw = saved_tio;
-    cfmakeraw(&raw);
-    raw.c_oflag |= OPOST; /* keep \n -> \r\n on our side */
+    cfmakeraw(&raw); /* the container's terminal does all the processing */
     if (tcsetattr(0, TCSADRAIN, &raw) == 0) {
         tio_saved = true;
         atexit(tty_restore);

@@ -123,8 +123,15 @@ static int agent_unary(struct rt *rt, const char *method, const ProtobufCMessage
 {
     ProtobufCMessage *r = NULL;
     int ms = timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000;
-    if (cz_rpc_client_unary(rt->agent, AGENT, method, req, &r, ms, err) < 0)
-        return cz_error_wrap(err, "guest %s", method);
+    if (cz_rpc_client_unary(rt->agent, AGENT, method, req, &r, ms, err) < 0) {
+        /* "cz.agent.v1.Agent/Mount: NOT_FOUND: what" -> "what" */
+        char *p = strstr(err->msg, "Agent/");
+        char *q = p ? strstr(p, ": ") : NULL;
+        char *q2 = q ? strstr(q + 2, ": ") : NULL;
+        if (q2)
+            memmove(err->msg, q2 + 2, strlen(q2 + 2) + 1);
+        return -1;
+    }
     if (reply)
         *reply = r;
     else
@@ -1072,12 +1079,22 @@ static int create_process(struct rt *rt, cz_error *err)
     /* the user, by the container's own passwd and group files */
     cz_autofree char *passwd = guest_read_text(rt, G_ROOTFS "/etc/passwd");
     cz_autofree char *group = guest_read_text(rt, G_ROOTFS "/etc/group");
+    /* docker creates a missing working directory */
+    if (c->workdir && strcmp(c->workdir, "/")) {
+        cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
+        if (guest_mkdir(rt, wd, err) < 0)
+            return cz_error_wrap(err, "working directory %s", c->workdir);
+    }
     struct cz_user u;
     int r = cz_user_resolve(c->user, passwd, group, &u, err);
     if (r == 0)
         r = cz_spec_apply_user(&spec, &u, err);
     cz_user_free(&u);
     if (r < 0)
+        return -1;
+    /* kept beside the container's records: what its process was given */
+    cz_autofree char *spec_path = cz_xasprintf("%s/spec.json", rt->dir);
+    if (cz_write_file_atomic(spec_path, spec, strlen(spec), 0644, err) < 0)
         return -1;
     Cz__Agent__V1__StdioOptions so = CZ__AGENT__V1__STDIO_OPTIONS__INIT;
     so.stdin = c->interactive;

@@ -466,6 +466,9 @@ int cz_container_remove(const char *root, const char *id, cz_error *err)
     cz_autofree char *trash = cz_xasprintf("%s/containers/.removing-%s", root, id);
     if (rename(dir, trash) < 0)
         return cz_error_errno(err, errno, "remove container %.12s", id);
+    /* what a crashed runtime left in the run directory goes too */
+    cz_autofree char *run = cz_container_run_dir(id);
+    cz_rm_rf(run, NULL);
     return cz_rm_rf(trash, err);
 }
 
