@@ -35,6 +35,10 @@ struct cz_container_config;
  * a container configuration. Returns 1 after printing --help. */
 int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
                      struct cz_container_config *c, bool *detach, char **cidfile, cz_error *err);
+/* Running containers (run.c): run, start, stop, kill, exec, logs, wait. */
+extern const struct cli_command cli_run_commands[];
+/* The image snapshot and the empty writable disk a container boots from. */
+int cli_prepare_container(struct cli *cli, const struct cz_container_config *c, cz_error *err);
 int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
 /* image_pull.c */
 int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err);

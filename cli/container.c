@@ -608,6 +608,10 @@ static int cmd_create(struct cli *cli, int argc, char **argv, cz_error *err)
     r = cz_container_create(cli->root, &c, err);
     if (r == 0 && cidfile)
         r = cz_write_file_atomic(cidfile, c.id, strlen(c.id), 0644, err);
+    if (r == 0 && cli_prepare_container(cli, &c, err) < 0) {
+        cz_container_remove(cli->root, c.id, NULL);
+        r = -1;
+    }
     if (r == 0)
         printf("%s\n", c.id);
     free(cidfile);
@@ -628,6 +632,8 @@ static void reconcile(struct cli *cli, const cz_container_config *c, cz_containe
     st->finished_at = 0;
     st->runtime_pid = 0;
     cz_container_save_state(cli->root, c->id, st, NULL);
+    cz_autofree char *run = cz_container_run_dir(c->id);
+    cz_rm_rf(run, NULL);
 }
 
 static char *status_text(const cz_container_state *st)

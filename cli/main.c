@@ -66,6 +66,14 @@ static bool is_container_command(const char *name)
     return false;
 }
 
+static bool is_run_command(const char *name)
+{
+    for (const struct cli_command *c = cli_run_commands; c->name; c++)
+        if (!strcmp(name, c->name))
+            return true;
+    return false;
+}
+
 static void usage(void)
 {
     printf("Usage: container [OPTIONS] COMMAND\n\n"
@@ -76,6 +84,8 @@ static void usage(void)
            "  --version      print the version\n"
            "  -h, --help     this help\n\n"
            "Containers:\n");
+    for (const struct cli_command *c = cli_run_commands; c->name; c++)
+        printf("  %-12s %s\n", c->name, c->summary);
     for (const struct cli_command *c = cli_container_commands; c->name; c++)
         printf("  %-12s %s\n", c->name, c->summary);
     printf("\nManagement:\n");
@@ -118,7 +128,9 @@ int main(int argc, char **argv)
         return 125;
     }
     cz_error err = {0};
-    int r = is_container_command(argv[i])
+    int r = is_run_command(argv[i])
+                ? cli_dispatch(&cli, NULL, cli_run_commands, argc - i, argv + i, &err)
+            : is_container_command(argv[i])
                 ? cli_dispatch(&cli, NULL, cli_container_commands, argc - i, argv + i, &err)
                 : cli_dispatch(&cli, NULL, groups, argc - i, argv + i, &err);
     if (r >= 0)
@@ -128,5 +140,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "Run 'container --help' for usage.\n");
         return 125;
     }
+    if (r == -125) /* a container command failed before its process ran (docker's 125) */
+        return 125;
     return 1;
 }

@@ -89,5 +89,37 @@ CZ_PUBLIC char *cz_container_oci_spec(const cz_container_config *c, const char *
                                       cz_error *err);
 /* Is the supervising runtime still alive? (a crashed one leaves RUNNING behind) */
 CZ_PUBLIC bool cz_container_runtime_alive(const cz_container_state *st);
+/* A process's start time (/proc/PID/stat field 22), 0 when it does not exist:
+ * with the pid it names one process even after pid reuse. */
+CZ_PUBLIC uint64_t cz_proc_start_time(pid_t pid);
 
+/* Where a running container's sockets live: $CONTAINER_RUN_DIR (default
+ * /run/containerization) / c-<first 16 hex digits of the id> (allocated). Short,
+ * because unix socket paths are limited to 107 bytes. */
+CZ_PUBLIC char *cz_container_run_dir(const char *id);
+/* The runtime's API socket in the run directory (allocated). */
+CZ_PUBLIC char *cz_container_runtime_socket(const char *id);
+/* The guest kernel and initfs to boot: the override (--kernel) or
+ * $CONTAINER_KERNEL, ROOT/kernel/vmlinux, then the one installed beside the
+ * program (../kernel/vmlinux from its directory, as in the build tree) or in
+ * /usr/lib/containerization; the initfs likewise ($CONTAINER_INITFS,
+ * ROOT/kernel/initfs.cpio, ../guest/initfs.cpio, /usr/lib/containerization). */
+CZ_PUBLIC int cz_container_guest_files(const char *root, const char *kernel_override,
+                                       char **kernel, char **initfs, cz_error *err);
+
+/* A user as the container's process gets it. */
+struct cz_user {
+    uint32_t uid, gid;
+    uint32_t gids[64]; /* supplementary groups */
+    size_t n_gids;
+    char *home;
+};
+/* Resolve "user[:group]" (names or ids; NULL: root) against the texts of the
+ * container's /etc/passwd and /etc/group (either may be empty). */
+CZ_PUBLIC int cz_user_resolve(const char *spec, const char *passwd, const char *group,
+                              struct cz_user *u, cz_error *err);
+CZ_PUBLIC void cz_user_free(struct cz_user *u);
+/* Put u into a runtime spec (or a bare process object): process.user, and
+ * HOME in the environment when it is not set. */
+CZ_PUBLIC int cz_spec_apply_user(char **spec_json, const struct cz_user *u, cz_error *err);
 #endif

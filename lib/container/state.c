@@ -466,10 +466,13 @@ int cz_container_remove(const char *root, const char *id, cz_error *err)
     cz_autofree char *trash = cz_xasprintf("%s/containers/.removing-%s", root, id);
     if (rename(dir, trash) < 0)
         return cz_error_errno(err, errno, "remove container %.12s", id);
+    /* what a crashed runtime left in the run directory goes too */
+    cz_autofree char *run = cz_container_run_dir(id);
+    cz_rm_rf(run, NULL);
     return cz_rm_rf(trash, err);
 }
 
-static uint64_t proc_start_time(pid_t pid)
+uint64_t cz_proc_start_time(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -493,6 +496,6 @@ bool cz_container_runtime_alive(const cz_container_state *st)
 {
     if (st->runtime_pid <= 0)
         return false;
-    uint64_t start = proc_start_time(st->runtime_pid);
+    uint64_t start = cz_proc_start_time(st->runtime_pid);
     return start != 0 && (st->runtime_start == 0 || start == st->runtime_start);
 }

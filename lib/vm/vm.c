@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 struct cz_vm {
@@ -281,6 +282,10 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
         for (int s = 1; s < NSIG; s++)
             signal(s, SIG_DFL);
         setsid(); /* Ctrl-C in the CLI's terminal must not reach QEMU directly */
+        /* the VM dies with its owner, even when the owner is SIGKILLed */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
         dup2(logfd, 1);

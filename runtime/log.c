@@ -1,0 +1,155 @@
+/* The container's log: one JSON object per line, as docker's json-file driver
+ * writes it: {"log":"text\n","stream":"stdout","time":"2026-11-30T01:02:03.123456789Z"}.
+ * Output is split at newlines; a partial line is held until its newline, until
+ * 16 KiB accumulate, or until the stream ends. Bytes that are not UTF-8 become
+ * U+FFFD, so every line is valid JSON. */
+#include "runtime.h"
+
+#include "base/fs.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_HOLD (16 * 1024)
+
+int rt_log_open(struct rt_log *l, const char *path, cz_error *err)
+{
+    memset(l, 0, sizeof(*l));
+    l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (l->fd < 0)
+        return cz_error_errno(err, errno, "open the container log %s", path);
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0)
+        len = 2, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+        len = 3, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+        len = 4, min = 0x10000, c &= 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Append s as the body of a JSON string. */
+void rt_json_escape(cz_buf *b, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            cz_buf_append(b, e, 2);
+            i++;
+        } else if (c == '\n') {
+            cz_buf_append(b, "\\n", 2), i++;
+        } else if (c == '\r') {
+            cz_buf_append(b, "\\r", 2), i++;
+        } else if (c == '\t') {
+            cz_buf_append(b, "\\t", 2), i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            cz_buf_printf(b, "\\u%04x", c), i++;
+        } else {
+            size_t len = utf8_seq(p + i, n - i);
+            if (len == 0) {
+                cz_buf_append(b, "\xef\xbf\xbd", 3); /* U+FFFD */
+                i++;
+            } else {
+                cz_buf_append(b, p + i, len);
+                i += len;
+            }
+        }
+    }
+}
+
+void rt_time_rfc3339(char out[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void emit(struct rt_log *l, int stream, const char *data, size_t n)
+{
+    if (l->fd < 0 || n == 0)
+        return;
+    char when[40];
+    rt_time_rfc3339(when);
+    cz_buf b = {0};
+    cz_buf_append(&b, "{\"log\":\"", 8);
+    rt_json_escape(&b, data, n);
+    cz_buf_printf(&b, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream == 2 ? "stderr" : "stdout",
+                  when);
+    if (cz_write_all(l->fd, b.data, b.len) < 0 && !l->write_failed) {
+        l->write_failed = true; /* the disk is full: keep the container running */
+        fprintf(stderr, "container-runtime: writing the log failed: %s\n", strerror(errno));
+    }
+    cz_buf_free(&b);
+}
+
+void rt_log_write(struct rt_log *l, int stream, const void *data, size_t n)
+{
+    cz_buf *hold = &l->hold[stream == 2 ? 1 : 0];
+    const char *p = data;
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) + 1 : n;
+        if (hold->len == 0 && nl) {
+            emit(l, stream, p, take);
+        } else {
+            cz_buf_append(hold, p, take);
+            if (nl || hold->len >= LINE_MAX_HOLD) {
+                emit(l, stream, hold->data, hold->len);
+                hold->len = 0;
+            }
+        }
+        p += take;
+        n -= take;
+    }
+}
+
+void rt_log_flush(struct rt_log *l, int stream)
+{
+    cz_buf *hold = &l->hold[stream == 2 ? 1 : 0];
+    if (hold->len) {
+        emit(l, stream, hold->data, hold->len);
+        hold->len = 0;
+    }
+}
+
+void rt_log_close(struct rt_log *l)
+{
+    rt_log_flush(l, 1);
+    rt_log_flush(l, 2);
+    cz_buf_free(&l->hold[0]);
+    cz_buf_free(&l->hold[1]);
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+}

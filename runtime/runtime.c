@@ -1,0 +1,1291 @@
+/* container-runtime --root ROOT --id ID [--ready-fd N] [--wait-attach] [--debug]
+ *
+ * Supervises one container from boot to teardown:
+ *   1. boots the VM (image snapshot read-only, the container's writable disk,
+ *      volumes, 9p shares for bind mounts, network, agent channel);
+ *   2. through vminitd: the overlay root, resolv.conf/hosts/hostname, the network
+ *      interface, then the container's process with its stdio attached here;
+ *   3. says on --ready-fd "ok" or "fail CODE MESSAGE" (the CLI waits for it);
+ *   4. serves runtime.proto and the forwarded agent methods on runtime.sock,
+ *      writes the process's output to the container's log;
+ *   5. when the process exits (or the VM dies, or the agent is lost): records
+ *      the exit status and its time (or why it failed), stops the VM, removes the
+ *      container when --rm, tells attached clients, and exits.
+ * Its own diagnostics go to stderr, which the CLI points at ROOT/containers/ID/runtime.log. */
+#include "runtime.h"
+
+#include <cz/content.h>
+#include <cz/ext4.h>
+
+#include "agent.pb-c.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "runtime.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT (&cz__agent__v1__agent__descriptor)
+#define RUNTIME (&cz__runtime__v1__runtime__descriptor)
+
+/* Guest paths (agent side). */
+#define G_IMAGE "/run/cz/image"
+#define G_RW "/run/cz/rw"
+#define G_ROOTFS "/run/cz/rootfs"
+#define G_ETC "/run/cz/etc"
+
+/* User-mode networking (QEMU's slirp) addresses. */
+#define SLIRP_ADDR "10.0.2.15/24"
+#define SLIRP_GW "10.0.2.2"
+#define SLIRP_DNS "10.0.2.3"
+
+struct attach {
+    struct attach *next;
+    struct rt *rt;
+    cz_rpc_call *call;
+    bool has_stdin;
+};
+
+struct waiter {
+    struct waiter *next;
+    cz_rpc_call *call;
+    bool stop; /* a Stop (StopResponse) rather than a Wait */
+};
+
+struct rt {
+    const char *root;
+    cz_container_config c;
+    cz_container_state st;
+    char *dir;     /* ROOT/containers/ID */
+    char *run_dir; /* sockets */
+    bool wait_attach;
+    int ready_fd;
+
+    cz_loop *loop;
+    cz_vm *vm;
+    pid_t vm_pid;
+    bool vm_gone;
+    int vm_status;
+    cz_rpc_client *agent;
+    cz_rpc_server *server;
+    int sigfd;
+
+    struct rt_log log;
+    cz_rpc_call *stdio; /* the main process's Stdio stream */
+    bool stdio_closed;
+    bool eof[3]; /* stdout, stderr reached EOF */
+    bool stdio_paused;
+    bool started;
+    bool exited;      /* the main process's status is known (or the container failed) */
+    int exit_status;
+    int64_t finished_at;
+    char *failure;    /* why the container failed, NULL when the process exited */
+    bool finishing;
+    uint64_t drain_timer;
+    uint64_t kill_timer;
+    uint64_t quit_timer;
+
+    struct attach *attaches;
+    struct waiter *waiters;
+};
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int timeout_env(const char *name, int dflt)
+{
+    const char *s = getenv(name);
+    int v = s ? atoi(s) : 0;
+    return v > 0 ? v : dflt;
+}
+
+/* ------------------------------------------------------------ agent calls */
+
+/* Blocking unary call to the agent (only before the loop runs). */
+static int agent_unary(struct rt *rt, const char *method, const ProtobufCMessage *req,
+                       ProtobufCMessage **reply, cz_error *err)
+{
+    ProtobufCMessage *r = NULL;
+    int ms = timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000;
+    if (cz_rpc_client_unary(rt->agent, AGENT, method, req, &r, ms, err) < 0) {
+        /* "cz.agent.v1.Agent/Mount: NOT_FOUND: what" -> "what" */
+        char *p = strstr(err->msg, "Agent/");
+        char *q = p ? strstr(p, ": ") : NULL;
+        char *q2 = q ? strstr(q + 2, ": ") : NULL;
+        if (q2)
+            memmove(err->msg, q2 + 2, strlen(q2 + 2) + 1);
+        return -1;
+    }
+    if (reply)
+        *reply = r;
+    else
+        protobuf_c_message_free_unpacked(r, NULL);
+    return 0;
+}
+
+typedef void (*reply_fn)(struct rt *rt, int status, const char *message,
+                         const ProtobufCMessage *reply, void *arg);
+
+struct acall {
+    struct rt *rt;
+    reply_fn fn;
+    void *arg;
+    bool replied;
+};
+
+static int acall_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    (void)err;
+    struct acall *a = cz_rpc_call_handler_data(call);
+    a->replied = true;
+    if (a->fn)
+        a->fn(a->rt, 0, NULL, msg, a->arg);
+    return 0;
+}
+
+static void acall_close(cz_rpc_call *call, int status, const char *message)
+{
+    struct acall *a = cz_rpc_call_handler_data(call);
+    if (!a->replied && a->fn)
+        a->fn(a->rt, status ? status : CZ_RPC_INTERNAL, message ? message : "no reply", NULL,
+              a->arg);
+    free(a);
+}
+
+static const cz_rpc_handler acall_handler = {.on_message = acall_message,
+                                             .on_close = acall_close};
+
+/* Asynchronous unary call; fn gets the reply or the failure (never both). */
+static void agent_async(struct rt *rt, const char *method, const ProtobufCMessage *req,
+                        int64_t timeout_ms, reply_fn fn, void *arg)
+{
+    cz_error err = {0};
+    struct acall *a = cz_xcalloc(1, sizeof(*a));
+    a->rt = rt;
+    a->fn = fn;
+    a->arg = arg;
+    cz_rpc_call *call = NULL;
+    if (rt->agent)
+        call = cz_rpc_client_start(rt->agent, AGENT, method, timeout_ms, &acall_handler, a, &err);
+    if (!call) {
+        if (fn)
+            fn(rt, CZ_RPC_UNAVAILABLE, rt->agent ? err.msg : "no agent", NULL, arg);
+        free(a);
+        return;
+    }
+    if (cz_rpc_call_send(call, req, &err) < 0 || cz_rpc_call_close_send(call, &err) < 0)
+        cz_rpc_call_cancel(call); /* on_close reports it */
+}
+
+/* ------------------------------------------------------------ the end */
+
+static void finish(struct rt *rt);
+static void quit_loop(struct rt *rt);
+static void stop_escalate(struct rt *rt);
+static void t_finish(cz_loop *loop, void *data)
+{
+    (void)loop;
+    finish(data);
+}
+static void t_quit(cz_loop *loop, void *data)
+{
+    (void)loop;
+    quit_loop(data);
+}
+static void t_escalate(cz_loop *loop, void *data)
+{
+    (void)loop;
+    stop_escalate(data);
+}
+
+static void state_save(struct rt *rt)
+{
+    cz_error err = {0};
+    if (cz_container_save_state(rt->root, rt->c.id, &rt->st, &err) < 0)
+        fprintf(stderr, "container-runtime: %s\n", err.msg);
+}
+
+/* The main process is over (status known), or the container failed (why). */
+static void process_over(struct rt *rt, int status, const char *failure)
+{
+    if (rt->exited)
+        return;
+    rt->exited = true;
+    rt->exit_status = status;
+    rt->finished_at = wall_ns();
+    if (failure)
+        rt->failure = cz_xstrdup(failure);
+    cz_debug("process over: status %d%s%s", status, failure ? ": " : "", failure ? failure : "");
+    /* Output still in flight comes before the end: give the stdio stream a
+     * moment to drain (it ends by itself once both streams reached EOF). */
+    if (!rt->stdio_closed && !failure)
+        rt->drain_timer = cz_loop_add_timer(rt->loop, 2000, t_finish, rt);
+    else
+        finish(rt);
+}
+
+static void send_exit(struct rt *rt, struct attach *a)
+{
+    Cz__Runtime__V1__AttachResponse r = CZ__RUNTIME__V1__ATTACH_RESPONSE__INIT;
+    r.exited = true;
+    r.exit_status = rt->exit_status;
+    r.error = rt->failure ? rt->failure : (char *)"";
+    cz_error err = {0};
+    if (cz_rpc_call_send(a->call, &r.base, &err) == 0)
+        cz_rpc_call_finish(a->call, NULL);
+    else
+        cz_rpc_call_finish_status(a->call, CZ_RPC_INTERNAL, err.msg);
+}
+
+static void reply_waiter(struct rt *rt, struct waiter *w)
+{
+    cz_error err = {0};
+    if (w->stop) {
+        Cz__Runtime__V1__StopResponse r = CZ__RUNTIME__V1__STOP_RESPONSE__INIT;
+        r.exit_status = rt->exit_status;
+        if (cz_rpc_call_reply(w->call, &r.base, &err) < 0)
+            cz_rpc_call_finish(w->call, &err);
+    } else {
+        Cz__Runtime__V1__WaitResponse r = CZ__RUNTIME__V1__WAIT_RESPONSE__INIT;
+        r.exit_status = rt->exit_status;
+        r.error = rt->failure ? rt->failure : (char *)"";
+        if (cz_rpc_call_reply(w->call, &r.base, &err) < 0)
+            cz_rpc_call_finish(w->call, &err);
+    }
+}
+
+static void quit_loop(struct rt *rt)
+{
+    rt->quit_timer = 0;
+    cz_loop_stop(rt->loop);
+}
+
+/* A panic on the console says more than "the VM exited". */
+static char *console_panic(struct rt *rt)
+{
+    cz_autofree char *path = cz_xasprintf("%s/console.log", rt->dir);
+    char *data = NULL;
+    size_t len = 0;
+    if (cz_read_file(path, 4 << 20, &data, &len, NULL) < 0)
+        return NULL;
+    char *p = strstr(data, "Kernel panic");
+    char *out = NULL;
+    if (p) {
+        char *nl = strchr(p, '\n');
+        out = cz_xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+        size_t n = strlen(out);
+        while (n && (out[n - 1] == '\r' || out[n - 1] == ' '))
+            out[--n] = 0;
+    }
+    free(data);
+    return out;
+}
+
+static void vm_reaped(struct rt *rt)
+{
+    if (!rt->exited) {
+        cz_autofree char *panic = console_panic(rt);
+        cz_autofree char *why =
+            panic ? cz_xasprintf("the guest kernel panicked: %s", panic)
+            : WIFSIGNALED(rt->vm_status)
+                ? cz_xasprintf("the VM was killed (QEMU got signal %d)", WTERMSIG(rt->vm_status))
+                : cz_xasprintf("the VM exited unexpectedly (QEMU exit status %d)",
+                               WEXITSTATUS(rt->vm_status));
+        process_over(rt, -1, why);
+    }
+    if (rt->finishing && !rt->quit_timer)
+        /* let the final replies reach the clients, then exit */
+        rt->quit_timer = cz_loop_add_timer(rt->loop, 200, t_quit, rt);
+}
+
+static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data);
+
+static void finish_after_sync(struct rt *rt, int status, const char *message,
+                              const ProtobufCMessage *reply, void *arg);
+
+/* Everything ends here, once: state, VM, removal, the clients. */
+static void finish(struct rt *rt)
+{
+    rt->drain_timer = 0;
+    if (rt->finishing)
+        return;
+    rt->finishing = true;
+    if (rt->kill_timer)
+        cz_loop_cancel_timer(rt->loop, rt->kill_timer);
+    rt->kill_timer = 0;
+    rt_log_close(&rt->log);
+    if (rt->vm && !rt->vm_gone && !rt->c.auto_remove && !rt->failure && rt->agent &&
+        cz_rpc_client_is_connected(rt->agent)) {
+        /* keep what the container wrote: flush the guest's filesystems first */
+        Cz__Agent__V1__SyncRequest s = CZ__AGENT__V1__SYNC_REQUEST__INIT;
+        agent_async(rt, "Sync", &s.base, 10000, finish_after_sync, NULL);
+        return;
+    }
+    finish_after_sync(rt, 0, NULL, NULL, NULL);
+}
+
+static void finish_after_sync(struct rt *rt, int status, const char *message,
+                              const ProtobufCMessage *reply, void *arg)
+{
+    (void)reply;
+    (void)arg;
+    if (status)
+        fprintf(stderr, "container-runtime: sync: %s\n", message);
+    /* The VM goes first: --rm must leave nothing behind when run returns. */
+    if (rt->vm && !rt->vm_gone) {
+        cz_vm_kill(rt->vm);
+        int st = 0;
+        for (int i = 0; i < 500 && !rt->vm_gone; i++) {
+            if (waitpid(rt->vm_pid, &st, WNOHANG) == rt->vm_pid) {
+                rt->vm_gone = true;
+                rt->vm_status = st;
+                cz_vm_exited(rt->vm, st);
+                break;
+            }
+            usleep(10000);
+        }
+    }
+
+    rt->st.runtime_pid = 0;
+    rt->st.runtime_start = 0;
+    rt->st.finished_at = rt->finished_at;
+    if (rt->failure && rt->exit_status < 0) {
+        rt->st.status = CZ_STATUS_FAILED;
+        free(rt->st.error);
+        rt->st.error = cz_xstrdup(rt->failure);
+        rt->st.exit_code = -1;
+    } else {
+        rt->st.status = CZ_STATUS_STOPPED;
+        rt->st.exit_code = rt->exit_status;
+        free(rt->st.error);
+        rt->st.error = rt->failure ? cz_xstrdup(rt->failure) : NULL;
+    }
+    if (rt->c.auto_remove) {
+        cz_error err = {0};
+        if (cz_container_remove(rt->root, rt->c.id, &err) < 0)
+            fprintf(stderr, "container-runtime: remove: %s\n", err.msg);
+    } else {
+        state_save(rt);
+    }
+
+    for (struct attach *a = rt->attaches; a; a = a->next)
+        send_exit(rt, a);
+    while (rt->waiters) {
+        struct waiter *w = rt->waiters;
+        rt->waiters = w->next;
+        reply_waiter(rt, w);
+        free(w);
+    }
+    if (!rt->quit_timer)
+        rt->quit_timer = cz_loop_add_timer(rt->loop, 200, t_quit, rt);
+}
+
+/* ------------------------------------------------------------ signals, VM */
+
+static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop;
+    (void)events;
+    struct rt *rt = data;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p == rt->vm_pid && !rt->vm_gone) {
+                    rt->vm_gone = true;
+                    rt->vm_status = status;
+                    if (rt->vm)
+                        cz_vm_exited(rt->vm, status);
+                    vm_reaped(rt);
+                }
+            }
+        } else {
+            /* SIGTERM/SIGINT/SIGHUP: the container ends with us (rm -f, shutdown) */
+            cz_autofree char *why = cz_xasprintf("container-runtime stopped by signal %d",
+                                                 (int)si.ssi_signo);
+            process_over(rt, 128 + SIGKILL, why);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ stdio */
+
+static void stdio_pause_check(struct rt *rt)
+{
+    bool full = false;
+    for (struct attach *a = rt->attaches; a; a = a->next)
+        if (cz_rpc_call_pending(a->call) > CZ_RPC_SEND_HIGH_WATER)
+            full = true;
+    if (full && !rt->stdio_paused && rt->stdio) {
+        cz_rpc_call_pause(rt->stdio);
+        rt->stdio_paused = true;
+    } else if (!full && rt->stdio_paused && rt->stdio) {
+        cz_rpc_call_resume(rt->stdio);
+        rt->stdio_paused = false;
+    }
+}
+
+static int stdio_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    (void)err;
+    struct rt *rt = cz_rpc_call_handler_data(call);
+    const Cz__Agent__V1__StdioResponse *m = (const Cz__Agent__V1__StdioResponse *)msg;
+    int stream = m->stream == CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR ? 2 : 1;
+    if (m->data.len) {
+        rt_log_write(&rt->log, stream, m->data.data, m->data.len);
+        Cz__Runtime__V1__AttachResponse r = CZ__RUNTIME__V1__ATTACH_RESPONSE__INIT;
+        r.stream = stream;
+        r.data = m->data;
+        for (struct attach *a = rt->attaches; a; a = a->next) {
+            cz_error e = {0};
+            if (cz_rpc_call_send(a->call, &r.base, &e) < 0)
+                cz_debug("attach: %s", e.msg);
+        }
+        stdio_pause_check(rt);
+    }
+    if (m->eof) {
+        rt_log_flush(&rt->log, stream);
+        rt->eof[stream] = true;
+        /* with a terminal there is only stdout */
+        if (rt->eof[1] && (rt->eof[2] || rt->c.tty))
+            rt->stdio_closed = true;
+        if (rt->stdio_closed && rt->exited && rt->drain_timer) {
+            cz_loop_cancel_timer(rt->loop, rt->drain_timer);
+            finish(rt);
+        }
+    }
+    return 0;
+}
+
+static void stdio_close(cz_rpc_call *call, int status, const char *message)
+{
+    struct rt *rt = cz_rpc_call_handler_data(call);
+    rt->stdio = NULL;
+    rt->stdio_closed = true;
+    if (status)
+        cz_debug("stdio stream ended: %s: %s", cz_rpc_status_name(status), message ? message : "");
+    if (rt->exited && rt->drain_timer) {
+        cz_loop_cancel_timer(rt->loop, rt->drain_timer);
+        finish(rt);
+    }
+}
+
+static const cz_rpc_handler stdio_handler = {.on_message = stdio_message,
+                                             .on_close = stdio_close};
+
+static void stdin_send(struct rt *rt, const void *data, size_t len, bool close_stdin)
+{
+    if (!rt->stdio)
+        return;
+    Cz__Agent__V1__StdioRequest r = CZ__AGENT__V1__STDIO_REQUEST__INIT;
+    r.data.data = (uint8_t *)data;
+    r.data.len = len;
+    r.close_stdin = close_stdin;
+    cz_error err = {0};
+    if (cz_rpc_call_send(rt->stdio, &r.base, &err) < 0)
+        cz_debug("stdin: %s", err.msg);
+}
+
+/* ------------------------------------------------------------ the process */
+
+static void on_wait(struct rt *rt, int status, const char *message, const ProtobufCMessage *reply,
+                    void *arg)
+{
+    (void)arg;
+    if (status) {
+        if (!rt->exited) {
+            cz_autofree char *why = cz_xasprintf("lost the process: %s", message);
+            process_over(rt, -1, why);
+        }
+        return;
+    }
+    const Cz__Agent__V1__WaitResponse *w = (const Cz__Agent__V1__WaitResponse *)reply;
+    process_over(rt, w->exit_status,
+                 w->oom_killed ? "the container ran out of memory (OOM killed)" : NULL);
+}
+
+/* Exit status for a process that could not start: 127 not found, 126 not
+ * executable (as a shell and docker say). */
+static int start_failure_status(int status)
+{
+    if (status == CZ_RPC_NOT_FOUND)
+        return 127;
+    if (status == CZ_RPC_PERMISSION_DENIED)
+        return 126;
+    return 125;
+}
+
+static void on_started(struct rt *rt, int status, const char *message,
+                       const ProtobufCMessage *reply, void *arg)
+{
+    (void)reply;
+    (void)arg;
+    if (status) {
+        process_over(rt, start_failure_status(status), message);
+        return;
+    }
+    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+    w.id = rt->c.id;
+    agent_async(rt, "Wait", &w.base, 0, on_wait, NULL);
+}
+
+static void start_process(struct rt *rt)
+{
+    if (rt->started)
+        return;
+    rt->started = true;
+    rt->st.started_at = wall_ns();
+    state_save(rt);
+    Cz__Agent__V1__StartProcessRequest s = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
+    s.id = rt->c.id;
+    agent_async(rt, "StartProcess", &s.base, timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000,
+                on_started, NULL);
+}
+
+/* ------------------------------------------------------------ runtime API */
+
+static int attach_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    struct rt *rt = cz_rpc_call_handler_data(call);
+    const Cz__Runtime__V1__AttachRequest *m = (const Cz__Runtime__V1__AttachRequest *)msg;
+    struct attach *a = cz_rpc_call_data(call);
+    if (!a) {
+        if (rt->finishing && rt->exited) {
+            a = cz_xcalloc(1, sizeof(*a));
+            a->call = call;
+            send_exit(rt, a);
+            free(a);
+            return 0;
+        }
+        a = cz_xcalloc(1, sizeof(*a));
+        a->rt = rt;
+        a->call = call;
+        if (m->stdin) {
+            for (struct attach *o = rt->attaches; o; o = o->next)
+                if (o->has_stdin) {
+                    free(a);
+                    return cz_error_set(err, EBUSY, "another client already feeds stdin");
+                }
+            if (!rt->c.interactive) {
+                free(a);
+                return cz_error_set(err, EINVAL,
+                                    "the container was not created with -i: stdin is closed");
+            }
+            a->has_stdin = true;
+        }
+        a->next = rt->attaches;
+        rt->attaches = a;
+        cz_rpc_call_set_data(call, a);
+    }
+    if (m->rows && m->cols && rt->c.tty) {
+        Cz__Agent__V1__ResizePtyRequest r = CZ__AGENT__V1__RESIZE_PTY_REQUEST__INIT;
+        r.id = rt->c.id;
+        r.rows = m->rows;
+        r.cols = m->cols;
+        agent_async(rt, "ResizePty", &r.base, 10000, NULL, NULL);
+    }
+    if (a->has_stdin && (m->data.len || m->close_stdin))
+        stdin_send(rt, m->data.data, m->data.len, m->close_stdin);
+    if (rt->wait_attach && !rt->started)
+        start_process(rt);
+    return 0;
+}
+
+static void attach_writable(cz_rpc_call *call)
+{
+    struct rt *rt = cz_rpc_call_handler_data(call);
+    stdio_pause_check(rt);
+}
+
+static void attach_close(cz_rpc_call *call, int status, const char *message)
+{
+    (void)status;
+    (void)message;
+    struct rt *rt = cz_rpc_call_handler_data(call);
+    struct attach *a = cz_rpc_call_data(call);
+    if (!a)
+        return;
+    for (struct attach **pp = &rt->attaches; *pp; pp = &(*pp)->next)
+        if (*pp == a) {
+            *pp = a->next;
+            break;
+        }
+    free(a);
+    stdio_pause_check(rt);
+}
+
+static const cz_rpc_handler attach_handler = {
+    .on_message = attach_message,
+    .on_writable = attach_writable,
+    .on_close = attach_close,
+};
+
+static void signal_main(struct rt *rt, int sig, bool all)
+{
+    Cz__Agent__V1__SignalRequest s = CZ__AGENT__V1__SIGNAL_REQUEST__INIT;
+    s.id = rt->c.id;
+    s.signal = sig;
+    s.all = all;
+    agent_async(rt, "Signal", &s.base, 10000, NULL, NULL);
+}
+
+struct kill_req {
+    cz_rpc_call *call;
+};
+
+static void kill_replied(struct rt *rt, int status, const char *message,
+                         const ProtobufCMessage *reply, void *arg)
+{
+    (void)rt;
+    (void)reply;
+    cz_rpc_call *call = arg;
+    if (cz_rpc_call_is_done(call))
+        return;
+    if (status) {
+        cz_rpc_call_finish_status(call, status, message);
+    } else {
+        cz_error err = {0};
+        if (cz_rpc_call_reply_empty(call, &err) < 0)
+            cz_rpc_call_finish(call, &err);
+    }
+}
+
+static int api_kill(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_error *err)
+{
+    struct rt *rt = data;
+    const Cz__Runtime__V1__KillRequest *k = (const Cz__Runtime__V1__KillRequest *)req;
+    if (k->signal <= 0 || k->signal >= 65)
+        return cz_error_set(err, EINVAL, "invalid signal %d", k->signal);
+    if (rt->exited || !rt->started)
+        return cz_error_set(err, EBUSY, "container %s is not running", rt->c.name);
+    Cz__Agent__V1__SignalRequest s = CZ__AGENT__V1__SIGNAL_REQUEST__INIT;
+    s.id = rt->c.id;
+    s.signal = k->signal;
+    agent_async(rt, "Signal", &s.base, 10000, kill_replied, call);
+    return CZ_RPC_LATER;
+}
+
+static void waiter_closed(cz_rpc_call *call, int status, const char *message)
+{
+    (void)status;
+    (void)message;
+    struct rt *rt = cz_rpc_call_handler_data(call);
+    for (struct waiter **pp = &rt->waiters; *pp; pp = &(*pp)->next)
+        if ((*pp)->call == call) {
+            struct waiter *w = *pp;
+            *pp = w->next;
+            free(w);
+            return;
+        }
+}
+
+static void add_waiter(struct rt *rt, cz_rpc_call *call, bool stop)
+{
+    struct waiter *w = cz_xcalloc(1, sizeof(*w));
+    w->call = call;
+    w->stop = stop;
+    w->next = rt->waiters;
+    rt->waiters = w;
+    cz_rpc_call_set_close_hook(call, waiter_closed);
+}
+
+static void stop_escalate(struct rt *rt)
+{
+    rt->kill_timer = 0;
+    if (rt->exited)
+        return;
+    cz_debug("stop: the process ignored the signal; SIGKILL");
+    signal_main(rt, SIGKILL, true);
+    /* a guest that does not even manage that loses its VM */
+    rt->kill_timer = cz_loop_add_timer(rt->loop, 10000, t_finish, rt);
+}
+
+static int api_stop(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_error *err)
+{
+    struct rt *rt = data;
+    const Cz__Runtime__V1__StopRequest *s = (const Cz__Runtime__V1__StopRequest *)req;
+    int sig = s->signal ? s->signal : SIGTERM;
+    if (sig < 0 || sig >= 65)
+        return cz_error_set(err, EINVAL, "invalid signal %d", sig);
+    if (rt->exited && rt->finishing) {
+        Cz__Runtime__V1__StopResponse r = CZ__RUNTIME__V1__STOP_RESPONSE__INIT;
+        r.exit_status = rt->exit_status;
+        return cz_rpc_call_reply(call, &r.base, err);
+    }
+    add_waiter(rt, call, true);
+    if (!rt->started) {
+        /* never started (waiting for an attach): nothing runs, so it is over */
+        process_over(rt, 128 + SIGKILL, NULL);
+        return CZ_RPC_LATER;
+    }
+    if (!rt->exited) {
+        signal_main(rt, sig, false);
+        if (rt->kill_timer)
+            cz_loop_cancel_timer(rt->loop, rt->kill_timer);
+        rt->kill_timer = 0;
+        if (s->timeout_seconds >= 0)
+            rt->kill_timer = cz_loop_add_timer(rt->loop, (uint64_t)s->timeout_seconds * 1000,
+                                               t_escalate, rt);
+    }
+    return CZ_RPC_LATER;
+}
+
+static int api_wait(cz_rpc_call *call, const ProtobufCMessage *req, void *data, cz_error *err)
+{
+    (void)req;
+    struct rt *rt = data;
+    if (rt->exited && rt->finishing) {
+        Cz__Runtime__V1__WaitResponse r = CZ__RUNTIME__V1__WAIT_RESPONSE__INIT;
+        r.exit_status = rt->exit_status;
+        r.error = rt->failure ? rt->failure : (char *)"";
+        return cz_rpc_call_reply(call, &r.base, err);
+    }
+    add_waiter(rt, call, false);
+    return CZ_RPC_LATER;
+}
+
+static void agent_lost(cz_rpc_client *client, void *data)
+{
+    (void)client;
+    struct rt *rt = data;
+    if (!rt->exited && !rt->finishing)
+        process_over(rt, -1, "lost the connection to the guest agent");
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void ready(struct rt *rt, const char *line)
+{
+    if (rt->ready_fd < 0)
+        return;
+    cz_write_all(rt->ready_fd, line, strlen(line));
+    close(rt->ready_fd);
+    rt->ready_fd = -1;
+}
+
+static int guest_mount(struct rt *rt, const char *source, const char *target, const char *fstype,
+                       char **options, size_t n_options, cz_error *err)
+{
+    Cz__Agent__V1__MountRequest m = CZ__AGENT__V1__MOUNT_REQUEST__INIT;
+    m.source = (char *)source;
+    m.target = (char *)target;
+    m.fstype = (char *)fstype;
+    m.options = options;
+    m.n_options = n_options;
+    m.create_target = true;
+    if (agent_unary(rt, "Mount", &m.base, NULL, err) < 0)
+        return cz_error_wrap(err, "mount %s on %s", source, target);
+    return 0;
+}
+
+static int guest_mkdir(struct rt *rt, const char *path, cz_error *err)
+{
+    Cz__Agent__V1__MkdirRequest m = CZ__AGENT__V1__MKDIR_REQUEST__INIT;
+    m.path = (char *)path;
+    m.mode = 0755;
+    m.parents = true;
+    return agent_unary(rt, "Mkdir", &m.base, NULL, err);
+}
+
+static int guest_write(struct rt *rt, const char *path, const char *text, cz_error *err)
+{
+    Cz__Agent__V1__WriteFileRequest w = CZ__AGENT__V1__WRITE_FILE_REQUEST__INIT;
+    w.path = (char *)path;
+    w.data.data = (uint8_t *)text;
+    w.data.len = strlen(text);
+    w.mode = 0644;
+    w.create_parents = true;
+    return agent_unary(rt, "WriteFile", &w.base, NULL, err);
+}
+
+/* Connect to the agent and wait for its first answer (the guest boots meanwhile). */
+static int agent_connect(struct rt *rt, cz_error *err)
+{
+    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_env("CZ_BOOT_TIMEOUT", 60) * 1000000000ull;
+    Cz__Agent__V1__StatRequest st = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    st.path = (char *)"/";
+    cz_error e = {0};
+    while (cz_now_ns() < deadline) {
+        if (rt->vm_gone || waitpid(rt->vm_pid, &rt->vm_status, WNOHANG) == rt->vm_pid) {
+            rt->vm_gone = true;
+            cz_vm_exited(rt->vm, rt->vm_status);
+            cz_autofree char *panic = console_panic(rt);
+            if (panic)
+                return cz_error_set(err, EIO, "the guest kernel panicked: %s", panic);
+            return cz_error_set(err, EIO, "the VM exited before its agent answered (see logs --boot)");
+        }
+        if (!rt->agent)
+            rt->agent = cz_rpc_client_connect_unix(rt->loop, cz_vm_agent_socket(rt->vm), NULL, &e);
+        if (rt->agent) {
+            ProtobufCMessage *r = NULL;
+            uint64_t left_ms = (deadline - cz_now_ns()) / 1000000;
+            if (cz_rpc_client_unary(rt->agent, AGENT, "Stat", &st.base, &r,
+                                    (int64_t)CZ_MIN(left_ms + 1, 5000), &e) == 0) {
+                protobuf_c_message_free_unpacked(r, NULL);
+                return 0;
+            }
+            cz_rpc_client_free(rt->agent);
+            rt->agent = NULL;
+        }
+        usleep(5000);
+    }
+    return cz_error_set(err, ETIMEDOUT,
+                        "the guest agent did not answer within %d s (last error: %s; see logs --boot)",
+                        timeout_env("CZ_BOOT_TIMEOUT", 60), e.msg[0] ? e.msg : "none");
+}
+
+static int volume_path(struct rt *rt, const char *name, char **out, cz_error *err)
+{
+    *out = cz_xasprintf("%s/volumes/%s/volume.ext4", rt->root, name);
+    if (access(*out, R_OK | W_OK) < 0) {
+        int e = errno;
+        free(*out);
+        *out = NULL;
+        return cz_error_errno(err, e, "volume %s", name);
+    }
+    return 0;
+}
+
+static int boot(struct rt *rt, cz_error *err)
+{
+    cz_container_config *c = &rt->c;
+    cz_autofree char *kernel = NULL;
+    cz_autofree char *initfs = NULL;
+    if (cz_container_guest_files(rt->root, c->kernel, &kernel, &initfs, err) < 0)
+        return -1;
+    cz_autofree char *snapshot = cz_xasprintf("%s/snapshots/%s.ext4", rt->root,
+                                              strchr(c->image_digest, ':') + 1);
+    cz_autofree char *rw = cz_xasprintf("%s/rw.ext4", rt->dir);
+    if (access(snapshot, R_OK) < 0)
+        return cz_error_errno(err, errno, "the image snapshot %s", snapshot);
+    if (access(rw, R_OK | W_OK) < 0)
+        return cz_error_errno(err, errno, "the container's writable disk %s", rw);
+
+    struct cz_vm_disk disks[CZ_VM_MAX_DISKS];
+    struct cz_vm_share shares[CZ_VM_MAX_SHARES];
+    char *owned[CZ_VM_MAX_DISKS + CZ_VM_MAX_SHARES] = {0};
+    size_t n_owned = 0, nd = 0, ns = 0;
+    disks[nd++] = (struct cz_vm_disk){.path = snapshot, .readonly = true};
+    disks[nd++] = (struct cz_vm_disk){.path = rw, .readonly = false};
+    int r = 0;
+    for (size_t i = 0; i < c->n_mounts && r == 0; i++) {
+        struct cz_mount_spec *m = &c->mounts[i];
+        if (!strcmp(m->type, "volume")) {
+            if (nd >= CZ_VM_MAX_DISKS) {
+                r = cz_error_set(err, E2BIG, "too many volumes (at most %d)", CZ_VM_MAX_DISKS - 2);
+                break;
+            }
+            char *p = NULL;
+            if ((r = volume_path(rt, m->source, &p, err)) < 0)
+                break;
+            owned[n_owned++] = p;
+            disks[nd++] = (struct cz_vm_disk){.path = p, .readonly = m->readonly};
+        } else if (!strcmp(m->type, "bind")) {
+            if (ns >= CZ_VM_MAX_SHARES) {
+                r = cz_error_set(err, E2BIG, "too many bind mounts (at most %d)", CZ_VM_MAX_SHARES);
+                break;
+            }
+            struct stat sb;
+            if (stat(m->source, &sb) < 0) {
+                r = cz_error_errno(err, errno, "bind mount source %s", m->source);
+                break;
+            }
+            if (!S_ISDIR(sb.st_mode)) {
+                r = cz_error_set(err, ENOTDIR, "bind mount source %s: only directories can be "
+                                 "shared with the VM", m->source);
+                break;
+            }
+            char *tag = cz_xasprintf("m%zu", i);
+            owned[n_owned++] = tag;
+            shares[ns++] = (struct cz_vm_share){.tag = tag, .path = m->source,
+                                                .readonly = m->readonly};
+        }
+    }
+    struct cz_vm_port ports[64];
+    size_t np = 0;
+    for (char **p = c->ports; r == 0 && p && *p; p++) {
+        unsigned h = 0, g = 0;
+        char proto[8] = "tcp";
+        if (sscanf(*p, "%u:%u/%7s", &h, &g, proto) < 2 || np >= CZ_ARRAY_SIZE(ports)) {
+            r = cz_error_set(err, EINVAL, "invalid published port '%s'", *p);
+            break;
+        }
+        ports[np++] = (struct cz_vm_port){.host_port = (uint16_t)h, .guest_port = (uint16_t)g,
+                                          .udp = !strcmp(proto, "udp")};
+    }
+    struct cz_vm_config vc = {
+        .name = c->name,
+        .kernel = kernel,
+        .initrd = initfs,
+        .cpus = c->cpus ? c->cpus : 1,
+        .memory_mib = c->memory_mib ? c->memory_mib : 256,
+        .disks = disks,
+        .n_disks = nd,
+        .shares = shares,
+        .n_shares = ns,
+        .net = {.kind = strcmp(c->network ? c->network : "default", "none") ? CZ_VM_NET_USER
+                                                                             : CZ_VM_NET_NONE,
+                .ports = ports,
+                .n_ports = np},
+        .run_dir = rt->run_dir,
+    };
+    cz_autofree char *console = cz_xasprintf("%s/console.log", rt->dir);
+    vc.console_log = console;
+    const char *accel = getenv("CONTAINER_VIRTUALIZATION");
+    if (accel && !strcmp(accel, "kvm"))
+        vc.accel = CZ_ACCEL_KVM;
+    else if (accel && !strcmp(accel, "tcg"))
+        vc.accel = CZ_ACCEL_TCG;
+    if (r == 0 && cz_vm_config_validate(&vc, err) < 0)
+        r = -1;
+    if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0)
+        r = -1;
+    for (size_t i = 0; i < n_owned; i++)
+        free(owned[i]);
+    if (r < 0)
+        return cz_error_wrap(err, "start the VM");
+    rt->vm_pid = cz_vm_pid(rt->vm);
+    return 0;
+}
+
+static int setup_guest(struct rt *rt, cz_error *err)
+{
+    cz_container_config *c = &rt->c;
+    /* the guest's clock starts wherever: give it ours */
+    Cz__Agent__V1__SetTimeRequest t = CZ__AGENT__V1__SET_TIME_REQUEST__INIT;
+    t.unix_nanos = wall_ns();
+    if (agent_unary(rt, "SetTime", &t.base, NULL, err) < 0)
+        return -1;
+
+    /* the root: the shared image read-only below, the container's disk above */
+    char *ro[] = {(char *)"ro"};
+    if (guest_mount(rt, "/dev/vda", G_IMAGE, "ext4", ro, 1, err) < 0 ||
+        guest_mount(rt, "/dev/vdb", G_RW, "ext4", NULL, 0, err) < 0 ||
+        guest_mkdir(rt, G_RW "/upper", err) < 0 || guest_mkdir(rt, G_RW "/work", err) < 0)
+        return -1;
+    char *ov[] = {(char *)"lowerdir=" G_IMAGE, (char *)"upperdir=" G_RW "/upper",
+                  (char *)"workdir=" G_RW "/work"};
+    if (guest_mount(rt, "overlay", G_ROOTFS, "overlay", ov, 3, err) < 0)
+        return -1;
+
+    /* volumes (disks from /dev/vdc on) and bind mounts (9p shares) */
+    char dev = 'c';
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        struct cz_mount_spec *m = &c->mounts[i];
+        cz_autofree char *target = cz_xasprintf("/run/cz/mounts/%zu", i);
+        if (!strcmp(m->type, "volume")) {
+            cz_autofree char *devpath = cz_xasprintf("/dev/vd%c", dev++);
+            if (guest_mount(rt, devpath, target, "ext4", m->readonly ? ro : NULL,
+                            m->readonly ? 1 : 0, err) < 0)
+                return -1;
+        } else if (!strcmp(m->type, "bind")) {
+            cz_autofree char *tag = cz_xasprintf("m%zu", i);
+            char *o9[] = {(char *)"trans=virtio", (char *)"version=9p2000.L",
+                          (char *)"msize=524288", (char *)"cache=none", (char *)"ro"};
+            if (guest_mount(rt, tag, target, "9p", o9, m->readonly ? 5 : 4, err) < 0)
+                return -1;
+        }
+    }
+
+    /* the files the container's /etc gets */
+    const char *hostname = c->hostname ? c->hostname : c->name;
+    cz_autofree char *hn = cz_xasprintf("%s\n", hostname);
+    cz_autofree char *hosts = cz_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                           "ip6-loopback\n%s\t%s\n",
+                                           strcmp(c->network ? c->network : "default", "none")
+                                               ? "10.0.2.15"
+                                               : "127.0.1.1",
+                                           hostname);
+    cz_buf resolv = {0};
+    if (c->dns && c->dns[0])
+        for (char **d = c->dns; *d; d++)
+            cz_buf_printf(&resolv, "nameserver %s\n", *d);
+    else if (strcmp(c->network ? c->network : "default", "none"))
+        cz_buf_printf(&resolv, "nameserver %s\n", SLIRP_DNS);
+    else
+        cz_buf_printf(&resolv, "# no network\n");
+    int r = 0;
+    if (guest_write(rt, G_ETC "/hostname", hn, err) < 0 ||
+        guest_write(rt, G_ETC "/hosts", hosts, err) < 0 ||
+        guest_write(rt, G_ETC "/resolv.conf", resolv.data, err) < 0)
+        r = -1;
+    cz_buf_free(&resolv);
+    if (r < 0)
+        return -1;
+
+    /* the network: loopback always; eth0 on QEMU's user-mode network */
+    Cz__Agent__V1__LinkSetRequest l = CZ__AGENT__V1__LINK_SET_REQUEST__INIT;
+    l.name = (char *)"lo";
+    l.state = CZ__AGENT__V1__LINK_SET_REQUEST__STATE__UP;
+    if (agent_unary(rt, "LinkSet", &l.base, NULL, err) < 0)
+        return -1;
+    if (strcmp(c->network ? c->network : "default", "none")) {
+        l.name = (char *)"eth0";
+        Cz__Agent__V1__AddrAddRequest a = CZ__AGENT__V1__ADDR_ADD_REQUEST__INIT;
+        a.link = (char *)"eth0";
+        a.cidr = (char *)SLIRP_ADDR;
+        Cz__Agent__V1__RouteAddRequest ra = CZ__AGENT__V1__ROUTE_ADD_REQUEST__INIT;
+        ra.link = (char *)"eth0";
+        ra.destination = (char *)"default";
+        ra.gateway = (char *)SLIRP_GW;
+        if (agent_unary(rt, "LinkSet", &l.base, NULL, err) < 0 ||
+            agent_unary(rt, "AddrAdd", &a.base, NULL, err) < 0 ||
+            agent_unary(rt, "RouteAdd", &ra.base, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A file of the container's root as text ("" when it does not exist). */
+static char *guest_read_text(struct rt *rt, const char *path)
+{
+    Cz__Agent__V1__ReadFileRequest q = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
+    q.path = (char *)path;
+    q.limit = 1 << 20;
+    ProtobufCMessage *r = NULL;
+    cz_error e = {0};
+    if (agent_unary(rt, "ReadFile", &q.base, &r, &e) < 0)
+        return cz_xstrdup("");
+    const Cz__Agent__V1__ReadFileResponse *f = (const Cz__Agent__V1__ReadFileResponse *)r;
+    char *text = cz_xstrndup((const char *)f->data.data, f->data.len);
+    protobuf_c_message_free_unpacked(r, NULL);
+    return text;
+}
+
+static int create_process(struct rt *rt, cz_error *err)
+{
+    cz_container_config *c = &rt->c;
+    cz_autofree char *spec = cz_container_oci_spec(c, G_ROOTFS, err);
+    if (!spec)
+        return -1;
+    /* the user, by the container's own passwd and group files */
+    cz_autofree char *passwd = guest_read_text(rt, G_ROOTFS "/etc/passwd");
+    cz_autofree char *group = guest_read_text(rt, G_ROOTFS "/etc/group");
+    /* docker creates a missing working directory */
+    if (c->workdir && strcmp(c->workdir, "/")) {
+        cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
+        if (guest_mkdir(rt, wd, err) < 0)
+            return cz_error_wrap(err, "working directory %s", c->workdir);
+    }
+    struct cz_user u;
+    int r = cz_user_resolve(c->user, passwd, group, &u, err);
+    if (r == 0)
+        r = cz_spec_apply_user(&spec, &u, err);
+    cz_user_free(&u);
+    if (r < 0)
+        return -1;
+    /* kept beside the container's records: what its process was given */
+    cz_autofree char *spec_path = cz_xasprintf("%s/spec.json", rt->dir);
+    if (cz_write_file_atomic(spec_path, spec, strlen(spec), 0644, err) < 0)
+        return -1;
+    Cz__Agent__V1__StdioOptions so = CZ__AGENT__V1__STDIO_OPTIONS__INIT;
+    so.stdin = c->interactive;
+    so.stdout = true;
+    so.stderr = true;
+    so.terminal = c->tty;
+    Cz__Agent__V1__CreateProcessRequest cp = CZ__AGENT__V1__CREATE_PROCESS_REQUEST__INIT;
+    cp.id = c->id;
+    cp.oci_spec_json = spec;
+    cp.stdio = &so;
+    if (agent_unary(rt, "CreateProcess", &cp.base, NULL, err) < 0)
+        return -1;
+    rt->stdio = cz_rpc_client_start(rt->agent, AGENT, "Stdio", 0, &stdio_handler, rt, err);
+    if (!rt->stdio)
+        return cz_error_wrap(err, "attach to the process");
+    Cz__Agent__V1__StdioRequest first = CZ__AGENT__V1__STDIO_REQUEST__INIT;
+    first.id = c->id;
+    if (cz_rpc_call_send(rt->stdio, &first.base, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int serve(struct rt *rt, cz_error *err)
+{
+    rt->server = cz_rpc_server_new(rt->loop, NULL);
+    if (cz_rpc_server_add_method(rt->server, RUNTIME, "Attach", &attach_handler, rt, err) < 0 ||
+        cz_rpc_server_add_unary(rt->server, RUNTIME, "Kill", api_kill, rt, err) < 0 ||
+        cz_rpc_server_add_unary(rt->server, RUNTIME, "Stop", api_stop, rt, err) < 0 ||
+        cz_rpc_server_add_unary(rt->server, RUNTIME, "Wait", api_wait, rt, err) < 0 ||
+        rt_proxy_register(rt->server, &rt->agent, err) < 0)
+        return -1;
+    cz_autofree char *sock = cz_container_runtime_socket(rt->c.id);
+    return cz_rpc_server_listen_unix(rt->server, sock, err);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: container-runtime --root ROOT --id ID [--ready-fd N] [--wait-attach] "
+                    "[--debug]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {"ready-fd", required_argument, NULL, 'f'},
+                                         {"wait-attach", no_argument, NULL, 'w'},
+                                         {"debug", no_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    struct rt rt_ = {.ready_fd = -1, .sigfd = -1, .exit_status = -1, .log = {.fd = -1}};
+    struct rt *rt = &rt_;
+    const char *id = NULL;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'r': rt->root = optarg; break;
+        case 'i': id = optarg; break;
+        case 'f': rt->ready_fd = atoi(optarg); break;
+        case 'w': rt->wait_attach = true; break;
+        case 'd': cz_log_set_level(CZ_LOG_DEBUG); break;
+        default: usage(); return 2;
+        }
+    }
+    if (!rt->root || !id || optind != argc) {
+        usage();
+        return 2;
+    }
+    if (rt->ready_fd >= 0)
+        fcntl(rt->ready_fd, F_SETFD, FD_CLOEXEC);
+    cz_error err = {0};
+    if (cz_container_load(rt->root, id, &rt->c, &rt->st, &err) < 0) {
+        char line[sizeof(err.msg) + 16];
+        snprintf(line, sizeof(line), "fail 125 %s\n", err.msg);
+        ready(rt, line);
+        return 1;
+    }
+    rt->dir = cz_container_dir(rt->root, rt->c.id);
+    rt->run_dir = cz_container_run_dir(rt->c.id);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rt->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    int r = 0;
+    int fail_code = 125;
+    cz_autofree char *logpath = cz_xasprintf("%s/container.log", rt->dir);
+    rt->loop = cz_loop_new(&err);
+    if (!rt->loop || rt->sigfd < 0)
+        r = cz_error_set(&err, errno ? errno : EIO, "set up the event loop");
+    if (r == 0 && cz_mkdir_p(rt->run_dir, 0700, &err) < 0)
+        r = -1;
+    if (r == 0) {
+        /* the state says RUNNING with our pid from the start: a crash of ours
+         * is then visible to `ls` (the pid is gone) */
+        rt->st.status = CZ_STATUS_RUNNING;
+        rt->st.runtime_pid = getpid();
+        rt->st.runtime_start = cz_proc_start_time(getpid());
+        rt->st.started_at = wall_ns();
+        rt->st.finished_at = 0;
+        rt->st.exit_code = 0;
+        free(rt->st.error);
+        rt->st.error = NULL;
+        if (cz_container_save_state(rt->root, rt->c.id, &rt->st, &err) < 0)
+            r = -1;
+    }
+    if (r == 0 && rt_log_open(&rt->log, logpath, &err) < 0)
+        r = -1;
+    if (r == 0 && cz_loop_add_fd(rt->loop, rt->sigfd, CZ_LOOP_IN, on_signal, rt, &err) < 0)
+        r = -1;
+    if (r == 0)
+        r = boot(rt, &err);
+    if (r == 0) {
+        cz_debug("VM started");
+        r = agent_connect(rt, &err);
+    }
+    if (r == 0) {
+        cz_debug("agent answered");
+        cz_rpc_client_on_disconnect(rt->agent, agent_lost, rt);
+        r = setup_guest(rt, &err);
+        if (r < 0)
+            cz_error_wrap(&err, "prepare the container in its VM");
+    }
+    if (r == 0) {
+        cz_debug("guest prepared");
+        r = create_process(rt, &err);
+    }
+    if (r == 0 && !rt->wait_attach) {
+        rt->started = true;
+        Cz__Agent__V1__StartProcessRequest s = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
+        s.id = rt->c.id;
+        ProtobufCMessage *rep = NULL;
+        if (cz_rpc_client_unary(rt->agent, AGENT, "StartProcess", &s.base, &rep,
+                                timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000, &err) < 0) {
+            fail_code = start_failure_status(cz_rpc_status_from_errno(err.code));
+            /* "NOT_FOUND: exec foo: ..." -> the message after the status name */
+            char *colon = strstr(err.msg, ": ");
+            if (colon && colon == err.msg + strcspn(err.msg, ":"))
+                memmove(err.msg, colon + 2, strlen(colon + 2) + 1);
+            r = -1;
+        } else {
+            protobuf_c_message_free_unpacked(rep, NULL);
+            rt->st.started_at = wall_ns();
+            Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+            w.id = rt->c.id;
+            agent_async(rt, "Wait", &w.base, 0, on_wait, NULL);
+        }
+    }
+    if (r == 0)
+        r = serve(rt, &err);
+
+    if (r < 0) {
+        fprintf(stderr, "container-runtime: %s\n", err.msg);
+        char line[sizeof(err.msg) + 16];
+        snprintf(line, sizeof(line), "fail %d %s\n", fail_code, err.msg);
+        /* record the failure before the CLI hears of it */
+        rt->exited = true;
+        rt->exit_status = fail_code == 125 ? -1 : fail_code;
+        rt->finished_at = wall_ns();
+        rt->failure = cz_xstrdup(err.msg);
+        if (rt->loop)
+            finish(rt);
+        ready(rt, line);
+    } else {
+        state_save(rt);
+        ready(rt, "ok\n");
+        if (cz_loop_run(rt->loop, &err) < 0)
+            fprintf(stderr, "container-runtime: %s\n", err.msg);
+    }
+    if (rt->vm && !rt->vm_gone) {
+        cz_vm_kill(rt->vm);
+        waitpid(rt->vm_pid, NULL, 0);
+    }
+    if (rt->server)
+        cz_rpc_server_free(rt->server);
+    if (rt->agent)
+        cz_rpc_client_free(rt->agent);
+    if (rt->vm)
+        cz_vm_free(rt->vm);
+    cz_rm_rf(rt->run_dir, NULL);
+    if (rt->loop)
+        cz_loop_free(rt->loop);
+    cz_container_config_free(&rt->c);
+    cz_container_state_free(&rt->st);
+    free(rt->failure);
+    free(rt->dir);
+    free(rt->run_dir);
+    return r < 0 ? 1 : 0;
+}

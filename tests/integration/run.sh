@@ -1,0 +1,199 @@
+# `container run` end to end in real VMs (TCG here): output and exit codes, stdin
+# piped in, env/workdir/user, a pty session with a resize, detached + logs + exec +
+# stop, start again on the same disk, a host directory read-only over 9p,
+# --rm leaving nothing, ten containers at once.
+. "$CZ_SRC/tests/lib.sh"
+export CONTAINER_RUN_DIR=$T/run
+PY=/usr/bin/python3
+
+cleanup_all() {
+    for id in $(cz ls -aq 2>/dev/null); do cz rm -f "$id" >/dev/null 2>&1; done
+}
+on_exit cleanup_all
+
+# The image: busybox with a passwd that has a user, as a one-layer import.
+R=$T/rootfs
+mkdir -p "$R/bin" "$R/etc" "$R/home/alice" "$R/tmp" "$R/data"
+cp /bin/busybox "$R/bin/"
+for a in sh cat echo sleep ls id pwd env stty tty true false wc head tr ps kill uname \
+    hostname mkdir rm test seq grep; do
+    ln -s busybox "$R/bin/$a"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n' >"$R/etc/passwd"
+printf 'root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n' >"$R/etc/group"
+echo "not a program" >"$R/bin/notexec"
+chmod 0644 "$R/bin/notexec"
+cz image import -c 'CMD ["/bin/sh"]' -c 'ENV GREETING=hello' -c 'WORKDIR /tmp' "$R" t/run:1 \
+    >/dev/null || { fail "import the test image"; finish; }
+
+M=(-m 256M --cpus 1)
+
+# --- output and exit codes
+out=$(cz run --rm "${M[@]}" t/run:1 sh -c 'echo out; echo err >&2; exit 7' 2>"$T/err")
+rc=$?
+check "run prints the process's stdout" test "$out" = out
+check "run prints the process's stderr on stderr" grep -qx err "$T/err"
+check "run exits with the process's exit code" test $rc -eq 7
+out=$(cz run --rm "${M[@]}" t/run:1 uname -r)
+check "the process runs on our guest kernel" grep -q -- '-cz$' <<<"$out"
+cz run --rm "${M[@]}" t/run:1 nosuchcmd 2>"$T/err"
+rc=$?
+check "a command that does not exist: 127" test $rc -eq 127
+check "...with a clear message" grep -q "nosuchcmd.*not found" "$T/err"
+cz run --rm "${M[@]}" t/run:1 /bin/notexec 2>"$T/err"
+check "a command that is not executable: 126" test $? -eq 126
+cz run -d "${M[@]}" --name victim t/run:1 sleep 600 >/dev/null
+cz kill victim >/dev/null
+check "killed by a signal: 128+9" test "$(cz wait victim)" = 137
+cz kill victim 2>"$T/err"
+check "kill of a stopped container fails clearly" grep -q "victim is not running" "$T/err"
+cz rm victim >/dev/null
+
+# --- stdin, env, workdir, user
+out=$(printf 'one\ntwo\nthree\n' | cz run --rm -i "${M[@]}" t/run:1 wc -l)
+check "stdin piped in reaches the process, EOF ends it" test "$(echo $out)" = 3
+head -c 3000000 /dev/urandom >"$T/big"
+out=$(cz run --rm -i "${M[@]}" t/run:1 cat <"$T/big" | sha256sum | cut -d' ' -f1)
+check "3 MB through stdin and back unchanged" test "$out" = "$(sha256sum <"$T/big" | cut -d' ' -f1)"
+out=$(cz run --rm "${M[@]}" -e FOO=bar t/run:1 sh -c 'echo $GREETING $FOO; pwd')
+check "env from the image and -e; workdir from the image" test "$out" = "hello bar
+/tmp"
+out=$(cz run --rm "${M[@]}" -w /home t/run:1 pwd)
+check "-w sets the working directory" test "$out" = /home
+out=$(cz run --rm "${M[@]}" -u alice t/run:1 sh -c 'id; echo $HOME')
+check "-u NAME: uid, gid and groups from the image's passwd/group" \
+    grep -q "uid=1000(alice) gid=1000(alice) groups=.*50(staff)" <<<"$out"
+check "-u NAME: HOME from passwd" grep -qx /home/alice <<<"$out"
+out=$(cz run --rm "${M[@]}" -u 1234:50 t/run:1 id)
+check "-u UID:GID" grep -q "uid=1234 gid=50(staff)" <<<"$out"
+cz run --rm "${M[@]}" -u nobody t/run:1 true 2>"$T/err"
+check "-u of an unknown user fails clearly" grep -q "unable to find user nobody" "$T/err"
+out=$(cz run --rm "${M[@]}" --hostname box1 t/run:1 sh -c 'hostname; cat /etc/hostname')
+check "--hostname" test "$out" = "box1
+box1"
+out=$(cz run --rm "${M[@]}" --read-only t/run:1 sh -c 'echo x > /f 2>&1 || echo refused')
+check "--read-only root refuses writes" grep -q refused <<<"$out"
+out=$(cz run --rm "${M[@]}" --tmpfs /scratch t/run:1 sh -c 'echo x > /scratch/f && cat /scratch/f')
+check "--tmpfs" test "$out" = x
+
+# --- a pty session with a resize, driven through a pseudo-terminal
+$PY - "$CZ_BIN" "${M[@]}" <<'PY' >"$T/pty.out" 2>&1
+import fcntl, os, pty, select, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "run", "--rm", "-it"] + sys.argv[2:] + ["t/run:1", "sh"])
+def setsize(rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+setsize(30, 100)
+buf = b""
+def read_until(marker, secs=120):
+    global buf
+    end = time.time() + secs
+    while marker not in buf and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 1)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            buf += data
+    return marker in buf
+read_until(b"# ")  # the shell's prompt: it reads its terminal now
+read_until(b"never", 2)  # its line editor asked for the cursor position: let it give up
+os.write(fd, b"tty; stty size; echo MARK1\n")
+ok1 = read_until(b"\nMARK1\r\n") and b"30 100" in buf
+print("PASS: pty: a terminal of the initial size" if ok1 else "FAIL: pty initial size: %r" % buf[-300:])
+setsize(50, 132)
+os.kill(pid, 28)  # the terminal's SIGWINCH reaches the CLI's process group
+time.sleep(1)
+buf = b""
+os.write(fd, b"stty size; echo MARK2\n")
+ok2 = read_until(b"\nMARK2\r\n") and b"50 132" in buf
+print("PASS: pty: a resize reaches the process" if ok2 else "FAIL: pty resize: %r" % buf[-300:])
+os.write(fd, b"exit 5\n")
+read_until(b"\x00", 60)
+_, status = os.waitpid(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+print("PASS: pty: exit code" if code == 5 else "FAIL: pty exit code %d" % code)
+PY
+cat "$T/pty.out"
+grep -q FAIL "$T/pty.out" && fail "pty session (see above)"
+grep -q "PASS: pty: exit code" "$T/pty.out" || fail "pty session did not finish"
+
+# --- detached, logs, exec, stop, start
+id=$(cz run -d "${M[@]}" --name web t/run:1 sh -c 'echo started; i=0; while [ $i -lt 600 ]; do echo tick $i; i=$((i+1)); sleep 1; done')
+check "run -d prints the container id" grep -qE '^[0-9a-f]{64}$' <<<"$id"
+check "ls shows it running" bash -c "'$CZ_BIN' ls | grep -q 'web'"
+for _ in $(seq 1 100); do cz logs web | grep -q "tick 1" && break; sleep 0.2; done
+check "logs shows its output" bash -c "'$CZ_BIN' logs web | grep -qx started"
+check "logs -n 1 shows one line" test "$(cz logs -n 1 web | wc -l)" -eq 1
+check "logs -t prefixes timestamps" bash -c "'$CZ_BIN' logs -t -n 1 web | grep -qE '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T'"
+check "logs --boot shows the VM console" bash -c "'$CZ_BIN' logs --boot web | grep -q vminitd"
+out=$(cz exec web sh -c 'echo from exec; exit 3')
+rc=$?
+check "exec runs in the container" test "$out" = "from exec"
+check "exec returns the command's exit code" test $rc -eq 3
+out=$(cz exec -e X=1 -w /home -u alice web sh -c 'echo $X $GREETING; pwd; id -u')
+check "exec -e -w -u" test "$out" = "1 hello
+/home
+1000"
+out=$(echo piped | cz exec -i web cat)
+check "exec -i streams stdin" test "$out" = piped
+out=$(cz exec web sh -c 'ps -o pid,comm | grep -c "sh"')
+check "exec joins the container's pid namespace (sees its shell)" test "${out:-0}" -ge 1
+cz exec web nosuch 2>/dev/null
+check "exec of a missing command: 127" test $? -eq 127
+cz exec web sh -c 'echo persisted > /data/file'
+timeout 120 "$CZ_BIN" logs -f web >"$T/follow" 2>&1 &
+fpid=$!
+on_exit "kill $fpid 2>/dev/null"
+cz stop -t 1 web >/dev/null
+check "stop ends the container" bash -c "'$CZ_BIN' ls -a | grep web | grep -q Exited"
+wait $fpid
+check "logs -f ends when the container stops" test $? -ne 124
+check "logs -f followed the output" grep -q "tick" "$T/follow"
+check "inspect shows the exit code" bash -c "'$CZ_BIN' inspect web | grep -q '\"ExitCode\": 137'"
+out=$(cz start -a web 2>&1 | head -1)
+check "start -a runs it again, attached" test "$out" = started
+cz stop -t 1 web >/dev/null
+id2=$(cz run -d "${M[@]}" --name web2 t/run:1 sleep 600)
+cz exec web2 sh -c 'echo one > /data/f'
+cz stop -t 0 web2 >/dev/null
+cz start web2 >/dev/null
+out=$(cz exec web2 cat /data/f)
+check "a restarted container keeps what it wrote (its own disk)" test "$out" = one
+cz rm -f web2 >/dev/null
+check "rm -f of a running container" bash -c "! '$CZ_BIN' ls -a | grep -q web2"
+cz run -d "${M[@]}" --name web t/run:1 true 2>"$T/err"
+check "a name in use is refused" grep -q "\"web\" is already in use" "$T/err"
+
+# --- a host directory over 9p, read-only
+mkdir -p "$T/share"
+echo "from the host" >"$T/share/hello"
+out=$(cz run --rm "${M[@]}" -v "$T/share:/mnt/share:ro" t/run:1 sh -c 'cat /mnt/share/hello; echo x > /mnt/share/new 2>/dev/null || echo ro')
+check "a host directory mounted over 9p" test "$out" = "from the host
+ro"
+check "...and read-only: nothing written on the host" test ! -e "$T/share/new"
+out=$(cz run --rm "${M[@]}" -v "$T/share:/mnt/share" t/run:1 sh -c 'echo back > /mnt/share/new && echo ok')
+check "a writable host directory" test "$(cat "$T/share/new" 2>/dev/null)" = back
+
+# --- --rm leaves nothing
+before=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | wc -l)
+cz run --rm "${M[@]}" t/run:1 true
+check "--rm removes the container" test "$(ls "$CONTAINER_ROOT/containers" | wc -l)" -eq "$before"
+ls -la "$CONTAINER_RUN_DIR"/* 2>/dev/null; cz ls -a
+check "--rm leaves no run directory (nothing runs now)" test -z "$(ls "$CONTAINER_RUN_DIR" 2>/dev/null)"
+
+# --- ten containers at once
+pids=()
+for i in $(seq 1 10); do
+    cz run --rm "${M[@]}" t/run:1 sh -c "echo c$i" >"$T/c$i.out" 2>&1 &
+    pids+=($!)
+done
+ok=0
+for i in $(seq 1 10); do
+    wait "${pids[$((i - 1))]}" && grep -qx "c$i" "$T/c$i.out" && ok=$((ok + 1))
+done
+check "ten containers started concurrently all ran (got $ok)" test $ok -eq 10
+check "...and left nothing" test "$(ls "$CONTAINER_ROOT/containers" | wc -l)" -eq "$before" -a -z "$(ls "$CONTAINER_RUN_DIR" 2>/dev/null)"
+finish
