@@ -433,21 +433,6 @@ done:
     return rc;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int copy_from_container(struct cli_guest *g, const char *cpath, const char *dst,
                                bool follow, bool archive_mode, cz_error *err)
 {
@@ -480,7 +465,7 @@ static int copy_from_container(struct cli_guest *g, const char *cpath, const cha
                 rc = -1;
             if (n <= 0)
                 break;
-            if (write_all(1, d, (size_t)n) < 0) {
+            if (cz_write_all(1, d, (size_t)n) < 0) {
                 rc = cz_error_errno(err, errno, "write to stdout");
                 break;
             }

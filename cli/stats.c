@@ -164,36 +164,22 @@ static double mem_percent(const struct sample *s)
     return s->mem_limit ? (double)s->mem * 100.0 / (double)s->mem_limit : 0.0;
 }
 
-/* Binary units for memory, as docker shows it: "12.3MiB". */
-static void fmt_binary(uint64_t v, char *out, size_t len)
+/* docker's units: binary for memory ("12.3MiB"), decimal for I/O ("1.2kB"). */
+static void fmt_units(uint64_t v, bool binary, char *out, size_t len)
 {
-    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double d = (double)v;
+    static const char *const bin[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    static const char *const dec[] = {"B", "kB", "MB", "GB", "TB"};
+    const char *const *u = binary ? bin : dec;
+    double step = binary ? 1024.0 : 1000.0, d = (double)v;
     size_t i = 0;
-    while (d >= 1024.0 && i + 1 < CZ_ARRAY_SIZE(u)) {
-        d /= 1024.0;
+    while (d >= step && i + 1 < CZ_ARRAY_SIZE(bin)) {
+        d /= step;
         i++;
     }
     if (i == 0)
         snprintf(out, len, "%" PRIu64 "B", v);
     else
-        snprintf(out, len, "%.4g%s", d, u[i]);
-}
-
-/* Decimal units for I/O, as docker shows it: "1.2kB". */
-static void fmt_decimal(uint64_t v, char *out, size_t len)
-{
-    static const char *u[] = {"B", "kB", "MB", "GB", "TB"};
-    double d = (double)v;
-    size_t i = 0;
-    while (d >= 1000.0 && i + 1 < CZ_ARRAY_SIZE(u)) {
-        d /= 1000.0;
-        i++;
-    }
-    if (i == 0)
-        snprintf(out, len, "%" PRIu64 "B", v);
-    else
-        snprintf(out, len, "%.3g%s", d, u[i]);
+        snprintf(out, len, binary ? "%.4g%s" : "%.3g%s", d, u[i]);
 }
 
 static void print_table(struct target *ts, size_t n, bool clear)
@@ -211,15 +197,15 @@ static void print_table(struct target *ts, size_t n, bool clear)
         char a[24], b[24];
         snprintf(id, sizeof(id), "%.12s", t->g.id);
         snprintf(cpu, sizeof(cpu), "%.2f%%", cpu_percent(t));
-        fmt_binary(s->mem, a, sizeof(a));
-        fmt_binary(s->mem_limit, b, sizeof(b));
+        fmt_units(s->mem, true, a, sizeof(a));
+        fmt_units(s->mem_limit, true, b, sizeof(b));
         snprintf(mem, sizeof(mem), "%s / %s", a, b);
         snprintf(memp, sizeof(memp), "%.2f%%", mem_percent(s));
-        fmt_decimal(s->net_rx, a, sizeof(a));
-        fmt_decimal(s->net_tx, b, sizeof(b));
+        fmt_units(s->net_rx, false, a, sizeof(a));
+        fmt_units(s->net_tx, false, b, sizeof(b));
         snprintf(net, sizeof(net), "%s / %s", a, b);
-        fmt_decimal(s->blk_read, a, sizeof(a));
-        fmt_decimal(s->blk_write, b, sizeof(b));
+        fmt_units(s->blk_read, false, a, sizeof(a));
+        fmt_units(s->blk_write, false, b, sizeof(b));
         snprintf(blk, sizeof(blk), "%s / %s", a, b);
         snprintf(pids, sizeof(pids), "%" PRIu64, s->pids);
         const char *row[] = {id, t->g.name, cpu, mem, memp, net, blk, pids};

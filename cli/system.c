@@ -198,6 +198,34 @@ static void fmt_size(uint64_t v, char *out, size_t len)
     cz_format_size(v, out, len);
 }
 
+/* The options of info and df: --format table|json and nothing else. Returns 1
+ * after --help, 0 to go on (*json set), <0 on a usage error. */
+static int parse_format_only(const char *cmd, const char *usage, int argc, char **argv,
+                             bool *json, cz_error *err)
+{
+    enum { OPT_FORMAT = 300 };
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+    *json = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (o) {
+        case OPT_FORMAT:
+            if (!strcmp(optarg, "json"))
+                *json = true;
+            else if (strcmp(optarg, "table"))
+                return cli_usage_error(err, "%s: invalid --format '%s' (table or json)", cmd,
+                                       optarg);
+            break;
+        case 'h': cli_print_usage(usage); return 1;
+        default: return cli_usage_error(err, "%s: invalid option", cmd);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error(err, "%s: no arguments expected", cmd);
+    return 0;
+}
+
 /* ------------------------------------------------------------ info */
 
 struct counts {
@@ -241,26 +269,10 @@ static const char info_usage[] =
 
 static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
 {
-    enum { OPT_FORMAT = 300 };
-    static const struct option opts[] = {
-        {"format", required_argument, NULL, OPT_FORMAT}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
-    bool json = false;
-    int o;
-    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        switch (o) {
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "json"))
-                json = true;
-            else if (strcmp(optarg, "table"))
-                return cli_usage_error(err, "system info: invalid --format '%s' (table or json)",
-                                       optarg);
-            break;
-        case 'h': cli_print_usage(info_usage); return 0;
-        default: return cli_usage_error(err, "system info: invalid option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error(err, "system info: no arguments expected");
+    bool json;
+    int pr = parse_format_only("system info", info_usage, argc, argv, &json, err);
+    if (pr != 0)
+        return pr > 0 ? 0 : pr;
 
     cz_autofree char *kernel = NULL, *initfs = NULL, *kver = NULL, *guest_err = NULL;
     cz_error e = {0};
@@ -568,26 +580,10 @@ static const char df_usage[] =
 
 static int cmd_df(struct cli *cli, int argc, char **argv, cz_error *err)
 {
-    enum { OPT_FORMAT = 300 };
-    static const struct option opts[] = {
-        {"format", required_argument, NULL, OPT_FORMAT}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
-    bool json = false;
-    int o;
-    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        switch (o) {
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "json"))
-                json = true;
-            else if (strcmp(optarg, "table"))
-                return cli_usage_error(err, "system df: invalid --format '%s' (table or json)",
-                                       optarg);
-            break;
-        case 'h': cli_print_usage(df_usage); return 0;
-        default: return cli_usage_error(err, "system df: invalid option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error(err, "system df: no arguments expected");
+    bool json;
+    int pr = parse_format_only("system df", df_usage, argc, argv, &json, err);
+    if (pr != 0)
+        return pr > 0 ? 0 : pr;
     struct use use = {0};
     struct df_row rows[4] = {{.type = "Images"},
                              {.type = "Snapshots"},
