@@ -34,6 +34,13 @@ check "cp: empty directory" [ "$(ex stat -c %F /etc/src/sub/empty)" = directory 
 check "cp: hard link kept" [ "$(ex stat -c %i /etc/src/a.txt)" = "$(ex stat -c %i /etc/src/hard)" ]
 check "cp: copies in belong to root" [ "$(ex stat -c %u:%g /etc/src/a.txt)" = 0:0 ]
 
+printf 'owned\n' >"$T/owned"
+chown 1234:5678 "$T/owned"
+cz cp -a "$T/owned" cp1:/etc/owned
+check "cp -a: owners kept into the container" [ "$(ex stat -c %u:%g /etc/owned)" = 1234:5678 ]
+cz cp -a cp1:/etc/owned "$T/owned-back"
+check "cp -a: owners kept onto the host" [ "$(stat -c %u:%g "$T/owned-back")" = 1234:5678 ]
+
 rm -rf "$T/back"
 check "cp: container directory to a new host path" cz cp cp1:/etc/src "$T/back"
 check "cp: round trip, content" bash -c "cmp '$src/big' '$T/back/big' && cmp '$src/a.txt' '$T/back/a.txt' && [ \"\$(cat '$T/back/sub/d e')\" = deep ]"

@@ -19,6 +19,8 @@ check "--init: output passes through" [ "$(cz run --rm --init initimg:1 sh -c 'e
 check "--init: stdin passes through" [ "$(echo piped | cz run --rm -i --init initimg:1 cat)" = piped ]
 expect_fail "--init: a missing command" "cz-init: exec nosuch" cz run --rm --init initimg:1 nosuch
 check "--init: a missing command exits 127" [ "$(rc cz run --rm --init initimg:1 nosuch)" = 127 ]
+check "--init with a read-only root" [ "$(cz run --rm --init --read-only initimg:1 sh -c 'echo ok')" = ok ]
+check "--init: the init cannot be overwritten" [ "$(rc cz run --rm --init initimg:1 sh -c 'echo x >/dev/cz-init')" != 0 ]
 check "without --init the process is PID 1" bash -c "\"$CZ_BIN\" run --rm initimg:1 ps -o pid,comm | grep -Eq '^ *1 +ps'"
 
 # Orphans: a background process whose parent exits is re-parented to PID 1.
