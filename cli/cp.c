@@ -30,9 +30,9 @@
 
 #define AGENT (&cz__agent__v1__agent__descriptor)
 #define CALL_TIMEOUT_MS 30000
-#define MAX_LINKS 40             /* symlinks followed while resolving one path */
-#define CHUNK (256u << 10)       /* CopyIn message size */
-#define QUEUE_MAX (4u << 20)     /* CopyOut bytes buffered before pausing the stream */
+#define MAX_LINKS 40         /* symlinks followed while resolving one path */
+#define CHUNK (256u << 10)   /* CopyIn message size */
+#define QUEUE_MAX (4u << 20) /* CopyOut bytes buffered before pausing the stream */
 #define FALLBACK_ROOT "/run/cz/rootfs"
 
 /* ---------------------------------------------------- guest paths */
@@ -93,8 +93,8 @@ static int guest_lstat(struct cli_guest *g, const char *root, const char *path, 
  * follow_last). *out: the resolved absolute path ("/" for the root); *st: what
  * is there (exists false when the last component is missing; a missing
  * directory above it is an error). */
-static int guest_resolve(struct cli_guest *g, const char *root, const char *path,
-                         bool follow_last, char **out, struct gstat *st, cz_error *err)
+static int guest_resolve(struct cli_guest *g, const char *root, const char *path, bool follow_last,
+                         char **out, struct gstat *st, cz_error *err)
 {
     cz_buf todo = {0}; /* remaining path, '/'-separated */
     cz_buf_append(&todo, path, strlen(path));
@@ -236,7 +236,7 @@ static char *rename_entry(const char *name, const char *old, const char *new_)
 struct out_stream {
     cz_loop *loop;
     cz_rpc_call *call;
-    cz_buf q;       /* received, not yet consumed */
+    cz_buf q; /* received, not yet consumed */
     size_t q_off;
     bool paused, closed;
     int status;
@@ -359,8 +359,8 @@ static int extract_here(struct out_stream *s, const char *from, const char *to, 
     struct out_reader rd = {.s = s, .err = err};
     int rc = 0;
     if (archive_read_open(in, &rd, NULL, out_read_cb, NULL) != ARCHIVE_OK) {
-        rc = rd.failed ? -1 : cz_error_set(err, EIO, "read the archive: %s",
-                                           archive_error_string(in));
+        rc = rd.failed ? -1
+                       : cz_error_set(err, EIO, "read the archive: %s", archive_error_string(in));
         goto done;
     }
     for (;;) {
@@ -369,8 +369,9 @@ static int extract_here(struct out_stream *s, const char *from, const char *to, 
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            rc = rd.failed ? -1 : cz_error_set(err, EIO, "read the archive: %s",
-                                               archive_error_string(in));
+            rc = rd.failed
+                     ? -1
+                     : cz_error_set(err, EIO, "read the archive: %s", archive_error_string(in));
             break;
         }
         const char *name = archive_entry_pathname(e);
@@ -404,8 +405,9 @@ static int extract_here(struct out_stream *s, const char *from, const char *to, 
                 }
             }
             if (rc == 0 && r != ARCHIVE_EOF)
-                rc = rd.failed ? -1 : cz_error_set(err, EIO, "read the archive: %s",
-                                                   archive_error_string(in));
+                rc = rd.failed
+                         ? -1
+                         : cz_error_set(err, EIO, "read the archive: %s", archive_error_string(in));
             if (rc < 0)
                 break;
         }
@@ -433,8 +435,8 @@ done:
     return rc;
 }
 
-static int copy_from_container(struct cli_guest *g, const char *cpath, const char *dst,
-                               bool follow, bool archive_mode, cz_error *err)
+static int copy_from_container(struct cli_guest *g, const char *cpath, const char *dst, bool follow,
+                               bool archive_mode, cz_error *err)
 {
     cz_autofree char *root = guest_root(g);
     cz_autofree char *abs = cpath[0] == '/' ? cz_xstrdup(cpath) : cz_xasprintf("/%s", cpath);
@@ -449,8 +451,8 @@ static int copy_from_container(struct cli_guest *g, const char *cpath, const cha
         return cz_error_set(err, ENOTDIR, "%s:%s: not a directory", g->name, cpath);
     /* The whole root comes from the overlay itself: under /proc/PID/root the
      * walk would descend into the container's /proc and /sys. */
-    cz_autofree char *gpath = strcmp(resolved, "/") ? cz_xasprintf("%s%s", root, resolved)
-                                                    : cz_xstrdup(FALLBACK_ROOT);
+    cz_autofree char *gpath =
+        strcmp(resolved, "/") ? cz_xasprintf("%s%s", root, resolved) : cz_xstrdup(FALLBACK_ROOT);
     cz_autofree char *from = last_component(gpath); /* CopyOut names entries after it */
 
     struct out_stream s;
@@ -790,8 +792,8 @@ static int copy_to_container(struct cli_guest *g, const char *src, const char *c
             free(to), to = cz_xstrdup(".");
     } else if (st.exists) {
         if (src_dir)
-            return cz_error_set(err, EISDIR, "cannot copy directory %s to file %s:%s", src,
-                                g->name, cpath);
+            return cz_error_set(err, EISDIR, "cannot copy directory %s to file %s:%s", src, g->name,
+                                cpath);
         gdir = cz_dirname(resolved);
         to = last_component(resolved);
     } else {
@@ -829,9 +831,9 @@ static int copy_to_container(struct cli_guest *g, const char *src, const char *c
     if (rc == 0)
         rc = finish_copy_in(&s, err);
     in_stream_free(&s);
-    return rc < 0 ? cz_error_wrap(err, "copy %s to %s:%s", from_stdin ? "stdin" : src, g->name,
-                                  cpath)
-                  : 0;
+    return rc < 0
+               ? cz_error_wrap(err, "copy %s to %s:%s", from_stdin ? "stdin" : src, g->name, cpath)
+               : 0;
 }
 
 /* ---------------------------------------------------- the command */
@@ -872,10 +874,17 @@ int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err)
     int o;
     while ((o = getopt_long(argc, argv, "+aL", opts, NULL)) != -1) {
         switch (o) {
-        case 'a': archive_mode = true; break;
-        case 'L': follow = true; break;
-        case 'h': cli_print_usage(cp_usage); return 0;
-        default: return cli_usage_error(err, "cp: invalid option");
+        case 'a':
+            archive_mode = true;
+            break;
+        case 'L':
+            follow = true;
+            break;
+        case 'h':
+            cli_print_usage(cp_usage);
+            return 0;
+        default:
+            return cli_usage_error(err, "cp: invalid option");
         }
     }
     if (argc - optind != 2)

@@ -31,7 +31,7 @@
 
 struct sample {
     bool ok;
-    int64_t when_ns;   /* monotonic */
+    int64_t when_ns; /* monotonic */
     uint64_t cpu_usec;
     uint64_t mem, mem_limit;
     uint64_t pids;
@@ -42,8 +42,8 @@ struct sample {
 struct target {
     struct cli_guest g;
     bool open;
-    bool gone;          /* stopped (or its runtime went away) */
-    uint64_t vm_mem;    /* MemTotal of the VM, bytes (0: unknown) */
+    bool gone;       /* stopped (or its runtime went away) */
+    uint64_t vm_mem; /* MemTotal of the VM, bytes (0: unknown) */
     struct sample prev, cur;
 };
 
@@ -155,8 +155,7 @@ static double cpu_percent(const struct target *t)
     const struct sample *a = &t->prev, *b = &t->cur;
     if (!a->ok || !b->ok || b->when_ns <= a->when_ns || b->cpu_usec < a->cpu_usec)
         return 0.0;
-    return (double)(b->cpu_usec - a->cpu_usec) * 1000.0 / (double)(b->when_ns - a->when_ns) *
-           100.0;
+    return (double)(b->cpu_usec - a->cpu_usec) * 1000.0 / (double)(b->when_ns - a->when_ns) * 100.0;
 }
 
 static double mem_percent(const struct sample *s)
@@ -185,8 +184,8 @@ static void fmt_units(uint64_t v, bool binary, char *out, size_t len)
 static void print_table(struct target *ts, size_t n, bool clear)
 {
     struct cli_table tb;
-    static const char *const hdr[] = {"CONTAINER ID", "NAME",      "CPU %", "MEM USAGE / LIMIT",
-                                      "MEM %",        "NET I/O",   "BLOCK I/O", "PIDS"};
+    static const char *const hdr[] = {"CONTAINER ID", "NAME",    "CPU %",     "MEM USAGE / LIMIT",
+                                      "MEM %",        "NET I/O", "BLOCK I/O", "PIDS"};
     cli_table_init(&tb, 8, hdr);
     for (size_t i = 0; i < n; i++) {
         struct target *t = &ts[i];
@@ -283,16 +282,20 @@ int cmd_stats(struct cli *cli, int argc, char **argv, cz_error *err)
     int o;
     while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (o) {
-        case OPT_NO_STREAM: stream = false; break;
+        case OPT_NO_STREAM:
+            stream = false;
+            break;
         case OPT_FORMAT:
             if (!strcmp(optarg, "json"))
                 json = true;
             else if (strcmp(optarg, "table"))
-                return cli_usage_error(err, "stats: invalid --format '%s' (table or json)",
-                                       optarg);
+                return cli_usage_error(err, "stats: invalid --format '%s' (table or json)", optarg);
             break;
-        case 'h': cli_print_usage(stats_usage); return 0;
-        default: return cli_usage_error(err, "stats: invalid option");
+        case 'h':
+            cli_print_usage(stats_usage);
+            return 0;
+        default:
+            return cli_usage_error(err, "stats: invalid option");
         }
     }
     /* Which containers: the named ones (each must run), else every running one. */

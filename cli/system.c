@@ -123,8 +123,8 @@ static char *first_line_of(char *const argv[])
     char buf[512];
     size_t len = 0;
     ssize_t n;
-    while (len < sizeof(buf) - 1 && ((n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0 ||
-                                     (n < 0 && errno == EINTR)))
+    while (len < sizeof(buf) - 1 &&
+           ((n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
         if (n > 0)
             len += (size_t)n;
     close(p[0]);
@@ -175,8 +175,7 @@ static char *kernel_version(const char *path)
         if (n <= 0)
             return NULL;
         size_t len = keep + (size_t)n;
-        for (char *p = buf; (p = memmem(p, len - (size_t)(p - buf), tag, sizeof(tag) - 1));
-             p++) {
+        for (char *p = buf; (p = memmem(p, len - (size_t)(p - buf), tag, sizeof(tag) - 1)); p++) {
             /* the banner is text up to the newline; a format string ("%s") is not it */
             char *q = p + sizeof(tag) - 1;
             size_t room = len - (size_t)(q - buf);
@@ -200,8 +199,8 @@ static void fmt_size(uint64_t v, char *out, size_t len)
 
 /* The options of info and df: --format table|json and nothing else. Returns 1
  * after --help, 0 to go on (*json set), <0 on a usage error. */
-static int parse_format_only(const char *cmd, const char *usage, int argc, char **argv,
-                             bool *json, cz_error *err)
+static int parse_format_only(const char *cmd, const char *usage, int argc, char **argv, bool *json,
+                             cz_error *err)
 {
     enum { OPT_FORMAT = 300 };
     static const struct option opts[] = {
@@ -217,8 +216,11 @@ static int parse_format_only(const char *cmd, const char *usage, int argc, char 
                 return cli_usage_error(err, "%s: invalid --format '%s' (table or json)", cmd,
                                        optarg);
             break;
-        case 'h': cli_print_usage(usage); return 1;
-        default: return cli_usage_error(err, "%s: invalid option", cmd);
+        case 'h':
+            cli_print_usage(usage);
+            return 1;
+        default:
+            return cli_usage_error(err, "%s: invalid option", cmd);
         }
     }
     if (optind != argc)
@@ -378,8 +380,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
     printf("Host:             %s %s\n", un.machine, un.release);
     printf("Root:             %s\n", cli->root);
     printf("Run directory:    %s\n", run_base);
-    printf("Containers:       %d (running %d, stopped %d, created %d, failed %d)\n",
-           cc.containers, cc.running, cc.stopped, cc.created, cc.failed);
+    printf("Containers:       %d (running %d, stopped %d, created %d, failed %d)\n", cc.containers,
+           cc.running, cc.stopped, cc.created, cc.failed);
     printf("Images:           %zu\n", n_images);
     return 0;
 }
@@ -585,10 +587,8 @@ static int cmd_df(struct cli *cli, int argc, char **argv, cz_error *err)
     if (pr != 0)
         return pr > 0 ? 0 : pr;
     struct use use = {0};
-    struct df_row rows[4] = {{.type = "Images"},
-                             {.type = "Snapshots"},
-                             {.type = "Containers"},
-                             {.type = "Volumes"}};
+    struct df_row rows[4] = {
+        {.type = "Images"}, {.type = "Snapshots"}, {.type = "Containers"}, {.type = "Volumes"}};
     df_containers(cli, &rows[2], &use);
     int rc = df_images(cli, &rows[0], &use, err);
     if (rc == 0) {
@@ -614,8 +614,8 @@ static int cmd_df(struct cli *cli, int argc, char **argv, cz_error *err)
             free(text);
         } else {
             struct cli_table t;
-            static const char *const hdr[] = {"TYPE", "TOTAL", "ACTIVE", "SIZE", "APPARENT",
-                                              "RECLAIMABLE"};
+            static const char *const hdr[] = {"TYPE", "TOTAL",    "ACTIVE",
+                                              "SIZE", "APPARENT", "RECLAIMABLE"};
             cli_table_init(&t, 6, hdr);
             for (size_t i = 0; i < 4; i++) {
                 char tot[16], act[16], sz[32], ap[32], rc_[48], r0[32];

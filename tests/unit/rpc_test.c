@@ -392,8 +392,8 @@ TEST(inprocess_paused_call_gets_all_before_close)
              &err);
     tail_received = 0;
     closed_status = -1;
-    cz_rpc_call *call = cz_rpc_client_start(p.client, agent, "CopyOut", 0, &tail_handler, NULL,
-                                            &err);
+    cz_rpc_call *call =
+        cz_rpc_client_start(p.client, agent, "CopyOut", 0, &tail_handler, NULL, &err);
     CHECK(call);
     Cz__Agent__V1__CopyOutRequest q = CZ__AGENT__V1__COPY_OUT_REQUEST__INIT;
     q.path = (char *)"/x";
