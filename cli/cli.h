@@ -70,4 +70,24 @@ void cli_table_free(struct cli_table *t);
 
 /* getopt_long loop helper: returns -2 (usage error) for unknown options. */
 #define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}
+/* A running container's guest, reached through its runtime's socket (guest.c). */
+#include <cz/container.h>
+#include <cz/rpc.h>
+struct cli_guest {
+    char id[CZ_CONTAINER_ID_LEN + 1];
+    char *name;
+    uint64_t memory_mib; /* the container's setting, 0 for the default */
+    cz_loop *loop;
+    cz_rpc_client *client;
+};
+/* Load the container ref; fails with "container X is not running" unless it runs. */
+int cli_guest_open(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err);
+/* A unary agent method (forwarded to vminitd); *reply may be NULL to discard it. */
+int cli_guest_call(struct cli_guest *g, const char *method, const ProtobufCMessage *req,
+                   ProtobufCMessage **reply, int timeout_ms, cz_error *err);
+void cli_guest_close(struct cli_guest *g);
+/* stats.c, cp.c, system.c */
+int cmd_stats(struct cli *cli, int argc, char **argv, cz_error *err);
+int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err);
+int cmd_system(struct cli *cli, int argc, char **argv, cz_error *err);
 #endif

@@ -17,6 +17,9 @@ static const struct cli_command groups[] = {
      cmd_image},
     {"registry", NULL, "Log in to and out of registries", cmd_registry},
     {"volume", "volumes", "Manage volumes (create, ls, rm, inspect)", cmd_volume},
+    {"stats", NULL, "Show running containers' resource usage", cmd_stats},
+    {"cp", NULL, "Copy files between a container and the host", cmd_cp},
+    {"system", NULL, "System information and disk usage (info, df)", cmd_system},
     {NULL, NULL, NULL, NULL},
 };
 

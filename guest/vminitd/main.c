@@ -3,6 +3,7 @@
  * tests on the host, on a unix socket: --listen unix:PATH). One single-threaded
  * loop watches the connection, a signalfd and timers. */
 #include "vminitd.h"
+#include "init.h"
 
 #include "base/log.h"
 #include "base/util.h"
@@ -180,6 +181,8 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
 
 int main(int argc, char **argv)
 {
+    if (vminitd_is_init(argv[0])) /* --init: the container's PID 1 (init.c) */
+        return vminitd_init_main(argc, argv);
     const char *listen_path = NULL;
     const char *cgroup_parent = NULL;
     const char *port = NULL;

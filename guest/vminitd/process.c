@@ -5,6 +5,7 @@
  * high-water mark, so a slow host slows the process down instead of growing
  * our memory. */
 #include "vminitd.h"
+#include "init.h"
 
 #include "base/log.h"
 #include "base/util.h"
@@ -338,7 +339,11 @@ static int do_create(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
     if (check_id("create process", r->id, err) < 0)
         return -1;
     cz_ocirt_spec *spec;
-    if (cz_ocirt_spec_parse(r->oci_spec_json, strlen(r->oci_spec_json), &spec, err) < 0)
+    cz_autofree char *with_init = NULL; /* --init (init.c) */
+    if (vminitd_init_wrap_spec(r->oci_spec_json, &with_init, err) < 0)
+        return cz_error_wrap(err, "create process %s", r->id);
+    const char *json = with_init ? with_init : r->oci_spec_json;
+    if (cz_ocirt_spec_parse(json, strlen(json), &spec, err) < 0)
         return cz_error_wrap(err, "create process %s", r->id);
     struct cz_ocirt_create_options o = {.id = r->id, .cgroup_parent = cgroup_parent,
                                         .stdio = stdio_options(r->stdio)};

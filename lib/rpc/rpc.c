@@ -909,6 +909,14 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
         return 0;
     }
     char buf[160];
+    /* Messages that arrived before the end of the stream but wait behind a pause
+     * would die with the call: deliver them first (at most a stream window). */
+    for (size_t left = SIZE_MAX; !call->local_status && call->paused && !call_over(call) &&
+                                 call->rbuf.len - call->rpos < left;) {
+        left = call->rbuf.len - call->rpos;
+        call->paused = false;
+        call_pump(call);
+    }
     if (call->local_status) {
         call_close(call, call->status, call->message);
     } else if (call->have_grpc_status) {

@@ -1,0 +1,101 @@
+# container cp both ways on a real VM: files and directories keep their modes
+# and symlinks, renaming and "dir/." follow docker's rules, '-' is a tar
+# stream, container symlinks resolve inside the container, volumes-in-mounts
+# are seen, and bad paths or a stopped container give one clear error.
+. "$CZ_SRC/tests/lib.sh"
+export CONTAINER_RUN_DIR=$T/run
+mkdir -p "$T/rootfs/bin" "$T/rootfs/etc"
+cp /bin/busybox "$T/rootfs/bin/"
+for a in sh sleep cat ls stat ln mkdir readlink; do ln -s busybox "$T/rootfs/bin/$a"; done
+echo image-file >"$T/rootfs/etc/motd"
+cz image import -c 'CMD ["/bin/sh"]' "$T/rootfs" cpimg:1 >/dev/null
+
+on_exit "\"$CZ_BIN\" rm -f cp1 cp2"
+cz run -d --name cp1 --tmpfs /scratch cpimg:1 sleep 600 >/dev/null
+ex() { cz exec cp1 "$@"; }
+
+# a tree with modes, a symlink, an empty directory, a hard link, a space
+src=$T/src
+mkdir -p "$src/sub/empty"
+printf 'hello\n' >"$src/a.txt"
+chmod 751 "$src/a.txt"
+printf 'deep\n' >"$src/sub/d e"
+chmod 600 "$src/sub/d e"
+chmod 700 "$src/sub"
+ln -s a.txt "$src/link"
+ln "$src/a.txt" "$src/hard"
+head -c 3000000 /dev/urandom >"$src/big"
+
+check "cp: host directory into a container directory" cz cp "$src" cp1:/etc
+check "cp: it lands under its own name" [ "$(ex cat /etc/src/a.txt)" = hello ]
+check "cp: file modes kept" [ "$(ex stat -c %a /etc/src/a.txt /etc/src/sub '/etc/src/sub/d e' | tr '\n' ' ')" = "751 700 600 " ]
+check "cp: symlink copied as a symlink" [ "$(ex readlink /etc/src/link)" = a.txt ]
+check "cp: empty directory" [ "$(ex stat -c %F /etc/src/sub/empty)" = directory ]
+check "cp: hard link kept" [ "$(ex stat -c %i /etc/src/a.txt)" = "$(ex stat -c %i /etc/src/hard)" ]
+check "cp: copies in belong to root" [ "$(ex stat -c %u:%g /etc/src/a.txt)" = 0:0 ]
+
+printf 'owned\n' >"$T/owned"
+chown 1234:5678 "$T/owned"
+cz cp -a "$T/owned" cp1:/etc/owned
+check "cp -a: owners kept into the container" [ "$(ex stat -c %u:%g /etc/owned)" = 1234:5678 ]
+cz cp -a cp1:/etc/owned "$T/owned-back"
+check "cp -a: owners kept onto the host" [ "$(stat -c %u:%g "$T/owned-back")" = 1234:5678 ]
+
+rm -rf "$T/back"
+check "cp: container directory to a new host path" cz cp cp1:/etc/src "$T/back"
+check "cp: round trip, content" bash -c "cmp '$src/big' '$T/back/big' && cmp '$src/a.txt' '$T/back/a.txt' && [ \"\$(cat '$T/back/sub/d e')\" = deep ]"
+check "cp: round trip, modes" [ "$(stat -c %a "$T/back/a.txt" "$T/back/sub" "$T/back/sub/d e" | tr '\n' ' ')" = "751 700 600 " ]
+check "cp: round trip, symlink" [ "$(readlink "$T/back/link")" = a.txt ]
+check "cp: round trip, empty directory" [ -d "$T/back/sub/empty" ]
+mkdir "$T/into"
+cz cp cp1:/etc/src "$T/into"
+check "cp: into an existing host directory" [ -f "$T/into/src/sub/d e" ]
+mkdir "$T/contents"
+cz cp cp1:/etc/src/. "$T/contents"
+check "cp: SRC/. copies the contents" bash -c "[ -f '$T/contents/a.txt' ] && [ ! -e '$T/contents/src' ]"
+
+check "cp: a file to a new name in the container" cz cp "$src/a.txt" cp1:/etc/renamed
+check "cp: renamed" [ "$(ex cat /etc/renamed)" = hello ]
+echo replaced >"$T/new"
+cz cp "$T/new" cp1:/etc/renamed
+check "cp: a file over an existing file" [ "$(ex cat /etc/renamed)" = replaced ]
+cz cp cp1:/etc/motd "$T/motd"
+check "cp: a file from the image to the host" [ "$(cat "$T/motd")" = image-file ]
+cz cp cp1:/etc/motd "$T/into"
+check "cp: a file into a host directory" [ "$(cat "$T/into/motd")" = image-file ]
+
+# container symlinks resolve in the container's root
+ex ln -s /etc/src /abs
+cz cp cp1:/abs/a.txt "$T/viaabs"
+check "cp: an absolute symlink in the container resolves inside it" [ "$(cat "$T/viaabs")" = hello ]
+cz cp cp1:/abs "$T/thelink"
+check "cp: a symlink given as SRC is copied as a symlink" [ "$(readlink "$T/thelink")" = /etc/src ]
+cz cp -L cp1:/abs "$T/followed"
+check "cp -L: follows it" [ -f "$T/followed/a.txt" ]
+
+# the container's mounts are seen as it sees them
+check "cp: into a tmpfs mounted in the container" cz cp "$src/a.txt" cp1:/scratch/t
+check "cp: the container sees it" [ "$(ex cat /scratch/t)" = hello ]
+
+# tar streams
+cz cp cp1:/etc/src - >"$T/out.tar"
+check "cp: '-' writes a tar of SRC" bash -c "tar -tf '$T/out.tar' | grep -qx 'src/sub/d e'"
+ex mkdir /fromtar
+tar -C "$src" -cf - a.txt sub | cz cp - cp1:/fromtar
+check "cp: '-' extracts a tar from stdin" [ "$(ex cat '/fromtar/sub/d e')" = deep ]
+check "cp: '-' keeps modes" [ "$(ex stat -c %a /fromtar/a.txt)" = 751 ]
+
+# bad paths
+expect_fail "cp: missing container path" "cp1:/nope: no such file or directory" cz cp cp1:/nope "$T/x"
+expect_fail "cp: missing directory above" "cp1:/no/dir/x: no such file or directory" cz cp "$src/a.txt" cp1:/no/dir/x
+expect_fail "cp: missing host path" "$T/nope: No such file or directory" cz cp "$T/nope" cp1:/etc
+expect_fail "cp: directory onto a file" "cannot copy directory" cz cp "$src" cp1:/etc/renamed
+expect_fail "cp: missing host directory" "destination directory .* does not exist" cz cp cp1:/etc/motd "$T/no/such/x"
+expect_fail "cp: tar into a file" "not a directory" bash -c "tar -C '$src' -cf - a.txt | \"$CZ_BIN\" cp - cp1:/etc/motd"
+expect_fail "cp: a path through a file" "not a directory" cz cp cp1:/etc/motd/x "$T/x"
+expect_fail "cp: two host paths" "exactly one of" cz cp "$T/a" "$T/b"
+expect_fail "cp: unknown container" "nosuchbox" cz cp nosuchbox:/x "$T/x"
+check "cp: nothing half-written on the host" [ ! -e "$T/x" ]
+cz create --name cp2 cpimg:1 >/dev/null
+expect_fail "cp: a container that is not running" "container cp2 is not running" cz cp cp2:/etc/motd "$T/x"
+finish
