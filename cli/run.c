@@ -8,6 +8,7 @@
 #include <cz/container.h>
 #include <cz/ext4.h>
 #include <cz/rpc.h>
+#include <cz/volume.h>
 
 #include "agent.pb-c.h"
 #include "base/fs.h"
@@ -52,6 +53,22 @@ int cli_prepare_container(struct cli *cli, const cz_container_config *c, cz_erro
     cz_store_close(s);
     if (r < 0)
         return cz_error_wrap(err, "snapshot of %s", c->image);
+    /* named volumes that do not exist yet are made, as docker does */
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        if (strcmp(c->mounts[i].type, "volume"))
+            continue;
+        cz_volume v;
+        cz_error e = {0};
+        if (cz_volume_get(cli->root, c->mounts[i].source, &v, &e) < 0) {
+            if (e.code != ENOENT) {
+                *err = e;
+                return -1;
+            }
+            if (cz_volume_create(cli->root, c->mounts[i].source, 0, NULL, &v, err) < 0)
+                return -1;
+        }
+        cz_volume_free(&v);
+    }
     cz_autofree char *dir = cz_container_dir(cli->root, c->id);
     cz_autofree char *rw = cz_xasprintf("%s/rw.ext4", dir);
     if (cz_ext4_create_empty(rw, RW_DISK_SIZE, "rw", err) < 0)
@@ -290,6 +307,9 @@ static const cz_rpc_handler session_handler = {
     .on_close = session_close,
 };
 
+/* For calls whose reply we do not need (it must outlive them: static). */
+static const cz_rpc_handler ignore_reply = {0};
+
 static int session_send_input(struct session *s, const void *data, size_t len, bool close_stdin,
                               unsigned rows, unsigned cols)
 {
@@ -311,7 +331,7 @@ static int session_send_input(struct session *s, const void *data, size_t len, b
         r.rows = rows;
         r.cols = cols;
         cz_rpc_call *c = cz_rpc_client_start(s->client, AGENT, "ResizePty", 10000,
-                                             &(const cz_rpc_handler){0}, NULL, &err);
+                                             &ignore_reply, NULL, &err);
         if (c && (cz_rpc_call_send(c, &r.base, &err) < 0 || cz_rpc_call_close_send(c, &err) < 0))
             cz_rpc_call_cancel(c);
         return 0;
@@ -390,7 +410,7 @@ static void forward_signal(struct session *s, int sig)
         Cz__Runtime__V1__KillRequest k = CZ__RUNTIME__V1__KILL_REQUEST__INIT;
         k.signal = sig;
         cz_rpc_call *c = cz_rpc_client_start(s->client, RUNTIME, "Kill", 10000,
-                                             &(const cz_rpc_handler){0}, NULL, &err);
+                                             &ignore_reply, NULL, &err);
         if (c && (cz_rpc_call_send(c, &k.base, &err) < 0 || cz_rpc_call_close_send(c, &err) < 0))
             cz_rpc_call_cancel(c);
     } else {
@@ -398,7 +418,7 @@ static void forward_signal(struct session *s, int sig)
         k.id = (char *)s->proc_id;
         k.signal = sig;
         cz_rpc_call *c = cz_rpc_client_start(s->client, AGENT, "Signal", 10000,
-                                             &(const cz_rpc_handler){0}, NULL, &err);
+                                             &ignore_reply, NULL, &err);
         if (c && (cz_rpc_call_send(c, &k.base, &err) < 0 || cz_rpc_call_close_send(c, &err) < 0))
             cz_rpc_call_cancel(c);
     }
@@ -530,7 +550,7 @@ static int cmd_run(struct cli *cli, int argc, char **argv, cz_error *err)
     int r = cli_parse_create(cli, argc, argv, run_usage, &c, &detach, &cidfile, err);
     if (r != 0) {
         free(cidfile);
-        return r > 0 ? 0 : r;
+        return r > 0 ? 0 : r == -2 ? r : -125;
     }
     r = cz_container_create(cli->root, &c, err);
     if (r == 0 && cidfile)

@@ -2,10 +2,13 @@
  * in the root (lib/volume). */
 #include "cli.h"
 
+#include <cz/container.h>
+
 #include <cz/volume.h>
 
 #include "base/util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -148,6 +151,27 @@ static int volume_ls(struct cli *cli, int argc, char **argv, cz_error *err)
     return 0;
 }
 
+/* The container using volume name, if any (allocated short id), else NULL. */
+static char *volume_user(struct cli *cli, const char *name)
+{
+    char **ids = cz_container_list(cli->root, NULL);
+    char *user = NULL;
+    for (char **p = ids; p && *p; p++) {
+        cz_container_config c;
+        cz_container_state st;
+        if (!user && cz_container_load(cli->root, *p, &c, &st, NULL) == 0) {
+            for (size_t i = 0; i < c.n_mounts && !user; i++)
+                if (!strcmp(c.mounts[i].type, "volume") && !strcmp(c.mounts[i].source, name))
+                    user = cz_xasprintf("%s (%.12s)", c.name, c.id);
+            cz_container_config_free(&c);
+            cz_container_state_free(&st);
+        }
+        free(*p);
+    }
+    free(ids);
+    return user;
+}
+
 /* rm and inspect: errors about one of several names are printed as they
  * happen and the command fails at the end; a single name's error is the result. */
 static int for_each_name(struct cli *cli, int argc, char **argv, const char *cmd, const char *usage,
@@ -174,7 +198,12 @@ static int for_each_name(struct cli *cli, int argc, char **argv, const char *cmd
                 cz_volume_free(&v);
             }
         } else {
-            r = cz_volume_remove(cli->root, argv[i], &e);
+            cz_autofree char *user = volume_user(cli, argv[i]);
+            if (user)
+                r = cz_error_set(&e, EBUSY, "volume %s is in use by container %s: remove the "
+                                 "container first", argv[i], user);
+            else
+                r = cz_volume_remove(cli->root, argv[i], &e);
             if (r == 0)
                 puts(argv[i]);
         }

@@ -16,6 +16,7 @@
 
 #include <cz/content.h>
 #include <cz/ext4.h>
+#include <cz/volume.h>
 
 #include "agent.pb-c.h"
 #include "base/fs.h"
@@ -330,7 +331,11 @@ static void finish(struct rt *rt)
         cz_loop_cancel_timer(rt->loop, rt->kill_timer);
     rt->kill_timer = 0;
     rt_log_close(&rt->log);
-    if (rt->vm && !rt->vm_gone && !rt->c.auto_remove && !rt->failure && rt->agent &&
+    bool keep = !rt->c.auto_remove;
+    for (size_t i = 0; i < rt->c.n_mounts; i++)
+        if (strcmp(rt->c.mounts[i].type, "tmpfs"))
+            keep = true; /* volumes and host directories outlive the container */
+    if (rt->vm && !rt->vm_gone && keep && !rt->failure && rt->agent &&
         cz_rpc_client_is_connected(rt->agent)) {
         /* keep what the container wrote: flush the guest's filesystems first */
         Cz__Agent__V1__SyncRequest s = CZ__AGENT__V1__SYNC_REQUEST__INIT;
@@ -511,7 +516,8 @@ static void on_wait(struct rt *rt, int status, const char *message, const Protob
 {
     (void)arg;
     if (status) {
-        if (!rt->exited) {
+        /* a broken connection is the agent_lost path's to explain */
+        if (!rt->exited && rt->agent && cz_rpc_client_is_connected(rt->agent)) {
             cz_autofree char *why = cz_xasprintf("lost the process: %s", message);
             process_over(rt, -1, why);
         }
@@ -762,12 +768,21 @@ static int api_wait(cz_rpc_call *call, const ProtobufCMessage *req, void *data, 
     return CZ_RPC_LATER;
 }
 
+static void agent_lost_check(cz_loop *loop, void *data)
+{
+    (void)loop;
+    struct rt *rt = data;
+    if (!rt->exited && !rt->finishing)
+        process_over(rt, -1, "lost the connection to the guest agent");
+}
+
 static void agent_lost(cz_rpc_client *client, void *data)
 {
     (void)client;
     struct rt *rt = data;
+    /* a dead VM closes the channel first: let its exit, which says more, come */
     if (!rt->exited && !rt->finishing)
-        process_over(rt, -1, "lost the connection to the guest agent");
+        cz_loop_add_timer(rt->loop, 500, agent_lost_check, rt);
 }
 
 /* ------------------------------------------------------------ setup */
@@ -854,13 +869,11 @@ static int agent_connect(struct rt *rt, cz_error *err)
 
 static int volume_path(struct rt *rt, const char *name, char **out, cz_error *err)
 {
-    *out = cz_xasprintf("%s/volumes/%s/volume.ext4", rt->root, name);
-    if (access(*out, R_OK | W_OK) < 0) {
-        int e = errno;
-        free(*out);
-        *out = NULL;
-        return cz_error_errno(err, e, "volume %s", name);
-    }
+    cz_volume v;
+    if (cz_volume_get(rt->root, name, &v, err) < 0)
+        return -1;
+    *out = cz_steal_pointer(&v.image);
+    cz_volume_free(&v);
     return 0;
 }
 
@@ -897,7 +910,9 @@ static int boot(struct rt *rt, cz_error *err)
             if ((r = volume_path(rt, m->source, &p, err)) < 0)
                 break;
             owned[n_owned++] = p;
-            disks[nd++] = (struct cz_vm_disk){.path = p, .readonly = m->readonly};
+            /* writable at the disk level even for :ro, so the guest can replay
+             * the journal a killed VM left; the mount is read-only */
+            disks[nd++] = (struct cz_vm_disk){.path = p, .readonly = false};
         } else if (!strcmp(m->type, "bind")) {
             if (ns >= CZ_VM_MAX_SHARES) {
                 r = cz_error_set(err, E2BIG, "too many bind mounts (at most %d)", CZ_VM_MAX_SHARES);

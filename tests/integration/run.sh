@@ -177,6 +177,19 @@ check "...and read-only: nothing written on the host" test ! -e "$T/share/new"
 out=$(cz run --rm "${M[@]}" -v "$T/share:/mnt/share" t/run:1 sh -c 'echo back > /mnt/share/new && echo ok')
 check "a writable host directory" test "$(cat "$T/share/new" 2>/dev/null)" = back
 
+# --- a named volume keeps data between two containers
+cz run --rm "${M[@]}" -v data1:/vol t/run:1 sh -c 'echo kept > /vol/f' 2>"$T/err"
+check "run -v NAME creates the volume" bash -c "'$CZ_BIN' volume ls -q | grep -qx data1"
+out=$(cz run --rm "${M[@]}" -v data1:/vol:ro t/run:1 sh -c 'cat /vol/f; echo x > /vol/g 2>/dev/null || echo ro')
+check "a second container reads what the first wrote; :ro is read-only" test "$out" = "kept
+ro"
+cz create "${M[@]}" --name voluser -v data1:/vol t/run:1 true >/dev/null
+cz volume rm data1 2>"$T/err"
+check "a volume in use by a container is not removed" grep -q "in use by container voluser" "$T/err"
+cz rm voluser >/dev/null
+cz volume rm data1 >/dev/null
+check "...and is once the container is gone" bash -c "! '$CZ_BIN' volume ls -q | grep -qx data1"
+
 # --- --rm leaves nothing
 before=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | wc -l)
 cz run --rm "${M[@]}" t/run:1 true
