@@ -1021,7 +1021,9 @@ static int setup_guest(struct rt *rt, cz_error *err)
     }
 
     /* the files the container's /etc gets */
-    const char *hostname = c->hostname ? c->hostname : c->name;
+    char short_id[13];
+    snprintf(short_id, sizeof(short_id), "%.12s", c->id);
+    const char *hostname = c->hostname ? c->hostname : short_id; /* as the spec's, docker's */
     cz_autofree char *hn = cz_xasprintf("%s\n", hostname);
     cz_autofree char *hosts = cz_xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
                                            "ip6-loopback\n%s\t%s\n",
