@@ -84,6 +84,9 @@ static void usage(void)
            "Options:\n"
            "  --root DIR     state directory (env CONTAINER_ROOT, default " DEFAULT_ROOT ")\n"
            "  --debug        verbose diagnostics on stderr\n"
+           "  --virtualization kvm|tcg|auto\n"
+           "                 the VMs' accelerator (env CONTAINER_VIRTUALIZATION; auto: KVM\n"
+           "                 where a guest really boots on it, else TCG)\n"
            "  --version      print the version\n"
            "  -h, --help     this help\n\n"
            "Containers:\n");
@@ -111,6 +114,17 @@ int main(int argc, char **argv)
             cli.root = argv[++i];
         } else if (cz_str_has_prefix(a, "--root=")) {
             cli.root = a + 7;
+        } else if (!strcmp(a, "--virtualization") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "kvm") && strcmp(v, "tcg") && strcmp(v, "auto")) {
+                fprintf(stderr, "Error: invalid --virtualization '%s' (kvm, tcg or auto)\n", v);
+                return 125;
+            }
+            /* the runtime, our child, reads it from the environment */
+            if (strcmp(v, "auto"))
+                setenv("CONTAINER_VIRTUALIZATION", v, 1);
+            else
+                unsetenv("CONTAINER_VIRTUALIZATION");
         } else if (!strcmp(a, "--debug")) {
             cli.debug = true;
         } else if (!strcmp(a, "--version") || !strcmp(a, "-v")) {

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 /* What the accelerator probe's VM prints once our init runs in it. */
-#define PROBE_MARKER "vminitd:"
 #define KERNEL_SCAN_MAX (256u << 20)
 
 /* ------------------------------------------------------------ helpers */
@@ -288,25 +287,11 @@ static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
         char *qa[] = {qemu, (char *)"--version", NULL};
         qver = first_line_of(qa);
     }
-    /* The accelerator: the CONTAINER_VIRTUALIZATION override, else the probe. */
-    const char *forced = getenv("CONTAINER_VIRTUALIZATION");
-    const char *accel = NULL, *accel_source = NULL;
-    cz_autofree char *cache = cz_xasprintf("%s/cache/accel", cli->root);
+    /* The accelerator, chosen as the runtime chooses it. */
     bool kvm_dev = access("/dev/kvm", F_OK) == 0;
-    if (forced && (!strcmp(forced, "kvm") || !strcmp(forced, "tcg"))) {
-        accel = forced;
-        accel_source = "CONTAINER_VIRTUALIZATION";
-    } else if (!kvm_dev) {
-        accel = "tcg";
-        accel_source = "no /dev/kvm";
-    } else if (kernel && initfs) {
-        bool cached = access(cache, F_OK) == 0;
-        accel = cz_accel_name(cz_accel_probe(cache, qemu, kernel, initfs, PROBE_MARKER));
-        accel_source = cached ? "cached probe" : "probe";
-    } else {
-        accel = "tcg";
-        accel_source = "no guest kernel to probe with";
-    }
+    const char *accel = "tcg", *accel_source = "no guest kernel to probe with";
+    if (kernel)
+        accel = cz_accel_name(cz_container_accel(cli->root, kernel, &accel_source));
     struct counts cc;
     count_containers(cli, &cc);
     size_t n_images = 0;

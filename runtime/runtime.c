@@ -964,11 +964,9 @@ static int boot(struct rt *rt, cz_error *err)
     };
     cz_autofree char *console = cz_xasprintf("%s/console.log", rt->dir);
     vc.console_log = console;
-    const char *accel = getenv("CONTAINER_VIRTUALIZATION");
-    if (accel && !strcmp(accel, "kvm"))
-        vc.accel = CZ_ACCEL_KVM;
-    else if (accel && !strcmp(accel, "tcg"))
-        vc.accel = CZ_ACCEL_TCG;
+    const char *how = NULL;
+    vc.accel = cz_container_accel(rt->root, kernel, &how);
+    cz_debug("accelerator %s (%s)", cz_accel_name(vc.accel), how);
     if (r == 0 && cz_vm_config_validate(&vc, err) < 0)
         r = -1;
     if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0)

@@ -6,6 +6,7 @@
 #define CZ_CONTAINER_H
 
 #include <cz/error.h>
+#include <cz/vm.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -106,6 +107,12 @@ CZ_PUBLIC char *cz_container_runtime_socket(const char *id);
  * ROOT/kernel/initfs.cpio, ../guest/initfs.cpio, /usr/lib/containerization). */
 CZ_PUBLIC int cz_container_guest_files(const char *root, const char *kernel_override,
                                        char **kernel, char **initfs, cz_error *err);
+
+/* The accelerator for the container's VMs: $CONTAINER_VIRTUALIZATION (kvm or tcg,
+ * set by --virtualization), else KVM only where a probe guest really boots on it
+ * (cached in ROOT/cache/accel), else TCG. *source says how it was chosen. */
+CZ_PUBLIC enum cz_accel cz_container_accel(const char *root, const char *kernel,
+                                           const char **source);
 
 /* A user as the container's process gets it. */
 struct cz_user {

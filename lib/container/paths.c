@@ -90,3 +90,35 @@ int cz_container_guest_files(const char *root, const char *kernel_override, char
     }
     return r;
 }
+
+enum cz_accel cz_container_accel(const char *root, const char *kernel, const char **source)
+{
+    const char *forced = getenv("CONTAINER_VIRTUALIZATION");
+    const char *dummy;
+    if (!source)
+        source = &dummy;
+    if (forced && !strcmp(forced, "kvm")) {
+        *source = "--virtualization kvm";
+        return CZ_ACCEL_KVM;
+    }
+    if (forced && !strcmp(forced, "tcg")) {
+        *source = "--virtualization tcg";
+        return CZ_ACCEL_TCG;
+    }
+    if (access("/dev/kvm", R_OK | W_OK) < 0) {
+        *source = "no usable /dev/kvm";
+        return CZ_ACCEL_TCG;
+    }
+    /* KVM only where a guest really boots on it: the floor init, which prints
+     * one line and stops, is the probe (cached per host kernel, QEMU, kernel) */
+    cz_autofree char *kdir = cz_dirname(kernel);
+    cz_autofree char *floor = cz_xasprintf("%s/floor.cpio", kdir);
+    if (access(floor, R_OK) < 0) {
+        *source = "no probe initfs (floor.cpio) beside the kernel";
+        return CZ_ACCEL_TCG;
+    }
+    cz_autofree char *cache = cz_xasprintf("%s/cache/accel", root);
+    bool cached = access(cache, F_OK) == 0;
+    *source = cached ? "probe (cached)" : "probe";
+    return cz_accel_probe(cache, NULL, kernel, floor, "cz-floor-init:");
+}
