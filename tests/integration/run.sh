@@ -16,7 +16,7 @@ R=$T/rootfs
 mkdir -p "$R/bin" "$R/etc" "$R/home/alice" "$R/tmp" "$R/data"
 cp /bin/busybox "$R/bin/"
 for a in sh cat echo sleep ls id pwd env stty tty true false wc head tr ps kill uname \
-    hostname mkdir rm test seq grep; do
+    hostname mkdir rm test seq grep httpd wget ip; do
     ln -s busybox "$R/bin/$a"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n' >"$R/etc/passwd"
@@ -189,6 +189,25 @@ check "a volume in use by a container is not removed" grep -q "in use by contain
 cz rm voluser >/dev/null
 cz volume rm data1 >/dev/null
 check "...and is once the container is gone" bash -c "! '$CZ_BIN' volume ls -q | grep -qx data1"
+
+# --- networking: published ports, outbound access, --network none
+mkdir -p "$T/www"
+echo "served from the host" >"$T/www/index.html"
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$T/www" 0 >"$T/http.log" 2>&1 &
+hpid=$!
+on_exit "kill $hpid 2>/dev/null"
+for _ in $(seq 1 100); do hport=$(grep -o 'port [0-9]*' "$T/http.log" | awk '{print $2}'); [ -n "$hport" ] && break; sleep 0.1; done
+out=$(cz run --rm "${M[@]}" t/run:1 wget -q -O- "http://10.0.2.2:$hport/index.html")
+check "outbound access from the container (to the host's 127.0.0.1 through the user network)" \
+    test "$out" = "served from the host"
+out=$(cz run --rm "${M[@]}" --network none t/run:1 sh -c 'ip -o link | grep -c -v " lo:"; wget -q -T 3 -O- http://10.0.2.2:1/ 2>&1 || echo unreachable')
+check "--network none: no interface but lo, no network" grep -q unreachable <<<"$out"
+pport=$(free_port)
+cz run -d "${M[@]}" --name webp -p "$pport:80" t/run:1 sh -c 'mkdir -p /www && echo "from the container" > /www/index.html && httpd -f -p 80 -h /www' >/dev/null
+got=
+for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/index.html") && [ -n "$got" ] && break; sleep 0.2; done
+check "-p publishes a container port on 127.0.0.1" test "$got" = "from the container"
+cz rm -f webp >/dev/null
 
 # --- --rm leaves nothing
 before=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | wc -l)
