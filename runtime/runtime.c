@@ -33,10 +33,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #define AGENT (&cz__agent__v1__agent__descriptor)
 #define RUNTIME (&cz__runtime__v1__runtime__descriptor)
@@ -78,6 +81,7 @@ struct rt {
     cz_vm *vm;
     pid_t vm_pid;
     bool vm_gone;
+    uint32_t vsock_cid; /* the agent over vsock when nonzero */
     int vm_status;
     cz_rpc_client *agent;
     cz_rpc_server *server;
@@ -831,6 +835,23 @@ static int guest_write(struct rt *rt, const char *path, const char *text, cz_err
     return agent_unary(rt, "WriteFile", &w.base, NULL, err);
 }
 
+/* The agent over vsock: the guest's port 1024 (vminitd listens there when the VM
+ * has a vsock device). */
+static cz_rpc_client *vsock_connect(struct rt *rt, cz_error *err)
+{
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "vsock socket"), NULL;
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = rt->vsock_cid, .svm_port = 1024};
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        cz_error_errno(err, errno, "connect to the guest's vsock port 1024 (cid %u)",
+                       rt->vsock_cid);
+        close(fd);
+        return NULL;
+    }
+    return cz_rpc_client_new(rt->loop, fd, NULL, err);
+}
+
 /* Connect to the agent and wait for its first answer (the guest boots meanwhile). */
 static int agent_connect(struct rt *rt, cz_error *err)
 {
@@ -848,7 +869,10 @@ static int agent_connect(struct rt *rt, cz_error *err)
             return cz_error_set(err, EIO, "the VM exited before its agent answered (see logs --boot)");
         }
         if (!rt->agent)
-            rt->agent = cz_rpc_client_connect_unix(rt->loop, cz_vm_agent_socket(rt->vm), NULL, &e);
+            rt->agent = rt->vsock_cid ? vsock_connect(rt, &e)
+                                      : cz_rpc_client_connect_unix(rt->loop,
+                                                                   cz_vm_agent_socket(rt->vm),
+                                                                   NULL, &e);
         if (rt->agent) {
             ProtobufCMessage *r = NULL;
             uint64_t left_ms = (deadline - cz_now_ns()) / 1000000;
@@ -964,13 +988,37 @@ static int boot(struct rt *rt, cz_error *err)
     };
     cz_autofree char *console = cz_xasprintf("%s/console.log", rt->dir);
     vc.console_log = console;
+    /* vsock where the host can give it (a usable /dev/vhost-vsock), else virtio-serial */
+    int vfd = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
+    if (vfd >= 0 && !getenv("CZ_NO_VSOCK")) {
+        close(vfd);
+        /* a context id from the container id: 3 and up (0-2 are reserved) */
+        uint32_t h = 2166136261u;
+        for (const char *p = c->id; *p; p++)
+            h = (h ^ (uint8_t)*p) * 16777619u;
+        rt->vsock_cid = 3 + h % 0x7fff0000u;
+        vc.vsock = true;
+        vc.vsock_cid = rt->vsock_cid;
+    } else if (vfd >= 0) {
+        close(vfd);
+    }
     const char *how = NULL;
     vc.accel = cz_container_accel(rt->root, kernel, &how);
     cz_debug("accelerator %s (%s)", cz_accel_name(vc.accel), how);
     if (r == 0 && cz_vm_config_validate(&vc, err) < 0)
         r = -1;
-    if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0)
-        r = -1;
+    if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0) {
+        if (vc.vsock) {
+            /* a context id in use, or vsock refused: the serial channel always works */
+            cz_debug("vsock VM failed (%s): again with virtio-serial", err->msg);
+            vc.vsock = false;
+            rt->vsock_cid = 0;
+            if (cz_vm_start(&vc, &rt->vm, err) < 0)
+                r = -1;
+        } else {
+            r = -1;
+        }
+    }
     for (size_t i = 0; i < n_owned; i++)
         free(owned[i]);
     if (r < 0)

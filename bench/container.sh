@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Containers end to end, under the accelerator this machine gives (TCG here), in one run:
+#   - `container run --rm IMAGE true` (image imported and snapshotted beforehand) against
+#     the floor: QEMU booting the same kernel with the same -m/-smp and an init that
+#     stops the VM at once (cz-agent-bench --floor); medians of N interleaved runs;
+#   - `container exec` latency in a running container (median of N);
+#   - host memory of one idle container (container-runtime + its QEMU) against QEMU
+#     alone with the same -m booting the same kernel and initfs, idle;
+#   - 20 containers started side by side: how many start, how long, total RSS.
+# Updates the "container" section of bench/RESULTS.md.
+set -euo pipefail
+: "${CZ_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${CZ_BUILD:=$CZ_SRC/build}"
+. "$CZ_SRC/bench/lib.bash"
+N=${N:-11}
+MANY=${MANY:-20}
+bin=$CZ_BUILD/bin/container
+tool=$CZ_BUILD/tests/tools/cz-agent-bench
+work=$(mktemp -d /tmp/cz-bench-run-XXXXXX)
+export CONTAINER_ROOT=$work/root CONTAINER_RUN_DIR=$work/run
+vmpid=
+cleanup() {
+    for id in $("$bin" ls -aq 2>/dev/null); do "$bin" rm -f "$id" >/dev/null 2>&1 || true; done
+    [ -n "$vmpid" ] && kill "$vmpid" 2>/dev/null && wait "$vmpid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/rootfs/bin"
+cp /bin/busybox "$work/rootfs/bin/"
+for a in sh true sleep; do ln -s busybox "$work/rootfs/bin/$a"; done
+"$bin" image import -c 'CMD ["/bin/sh"]' "$work/rootfs" bench/run:1 >/dev/null
+M=(-m 256M --cpus 1)
+"$bin" run --rm "${M[@]}" bench/run:1 true # builds the snapshot once
+
+now() { date +%s.%N; }
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# --- run --rm true against the floor
+runs=() floors=()
+for i in $(seq 1 "$N"); do
+    t0=$(now)
+    "$bin" run --rm "${M[@]}" bench/run:1 true
+    t1=$(now)
+    runs+=("$(echo "$t0 $t1" | awk '{printf "%.4f", $2-$1}')")
+    out=$("$tool" --kernel "$CZ_BUILD/kernel/vmlinux" --floor "$CZ_BUILD/kernel/floor.cpio" \
+        --memory 256 --cpus 1 "$work" 2>/dev/null || "$tool" --kernel "$CZ_BUILD/kernel/vmlinux" \
+        --floor "$CZ_BUILD/kernel/floor.cpio" "$work")
+    floors+=("$(field floor_exit_s "$out")")
+done
+mr=$(median "${runs[@]}") mf=$(median "${floors[@]}")
+
+# --- exec latency, and the memory of an idle container
+"$bin" run -d "${M[@]}" --name idle bench/run:1 sleep 100000 >/dev/null
+"$bin" exec idle true # first exec warms the guest's page cache
+execs=()
+for i in $(seq 1 "$N"); do
+    t0=$(now)
+    "$bin" exec idle true
+    t1=$(now)
+    execs+=("$(echo "$t0 $t1" | awk '{printf "%.4f", ($2-$1)*1000}')")
+done
+me=$(median "${execs[@]}")
+sleep 2
+rpid=$("$bin" inspect idle | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["RuntimePid"])')
+qpid=$(awk '{print $1}' "/proc/$rpid/task/$rpid/children")
+rt_rss=$(rss_kb "$rpid") q_rss=$(rss_kb "$qpid")
+"$bin" rm -f idle >/dev/null
+# QEMU alone: same kernel, initfs and -m, vminitd idle (nobody connects)
+mkdir -p "$work/alone"
+"$CZ_BUILD/tests/tools/cz-vm-boot" --kernel "$CZ_BUILD/kernel/vmlinux" \
+    --initrd "$CZ_BUILD/guest/initfs.cpio" --memory 256 --wait-exit --timeout 120 \
+    "$work/alone" >"$work/alone.out" 2>&1 &
+vmpid=$!
+sleep 6
+aq=$(awk '{print $1}' "/proc/$vmpid/task/$vmpid/children" 2>/dev/null || true)
+alone_rss=$(rss_kb "${aq:-0}")
+kill "$vmpid" 2>/dev/null
+wait "$vmpid" 2>/dev/null || true
+vmpid=
+overhead_kb=$((rt_rss + q_rss - alone_rss))
+
+# --- many containers side by side
+t0=$(now)
+pids=()
+for i in $(seq 1 "$MANY"); do
+    "$bin" run -d -m 128M --cpus 1 --name "many$i" bench/run:1 sleep 100000 >/dev/null 2>"$work/many$i.err" &
+    pids+=($!)
+done
+started=0
+for p in "${pids[@]}"; do wait "$p" && started=$((started + 1)); done
+t1=$(now)
+many_s=$(echo "$t0 $t1" | awk '{printf "%.1f", $2-$1}')
+total_kb=0
+for id in $("$bin" ls -q); do
+    r=$("$bin" inspect "$id" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["RuntimePid"])')
+    q=$(awk '{print $1}' "/proc/$r/task/$r/children" 2>/dev/null || echo 0)
+    total_kb=$((total_kb + $(rss_kb "$r") + $(rss_kb "${q:-0}")))
+done
+for id in $("$bin" ls -aq); do "$bin" rm -f "$id" >/dev/null 2>&1 || true; done
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+table=$(cat <<TABLE
+## container (bench/container.sh)
+
+$(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{print $2}'),
+\`-m 256M --cpus 1\`, medians of $N interleaved runs; load average at the end: $load.
+
+| measure | value | target |
+|---|---:|---|
+| \`container run --rm IMAGE true\` | ${mr} s | |
+| floor: QEMU start to exit, same kernel, init that stops at once | ${mf} s | |
+| run / floor | $(ratio "$mr" "$mf") | at most 1.3 |
+| \`container exec CONTAINER true\` | ${me} ms | under 50 ms |
+| idle container: container-runtime RSS | $((rt_rss / 1024)) MiB ($rt_rss kB) | |
+| idle container: its QEMU RSS | $((q_rss / 1024)) MiB | |
+| QEMU alone, same -m, kernel and initfs, idle | $((alone_rss / 1024)) MiB | |
+| overhead of our processes (runtime + QEMU - QEMU alone) | $((overhead_kb / 1024)) MiB ($overhead_kb kB) | under 8 MiB |
+| $MANY containers started side by side (\`-m 128M\`) | $started started in ${many_s} s | |
+| their total RSS (runtimes + QEMUs) | $((total_kb / 1024)) MiB | |
+TABLE
+)
+echo "$table"
+update_results "container (bench/container.sh)" "$table"
