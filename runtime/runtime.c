@@ -104,6 +104,13 @@ struct rt {
 
     struct attach *attaches;
     struct waiter *waiters;
+
+    /* setup calls sent at once, answered in order (see batch_end) */
+    bool batching;
+    const char *batch_what;
+    struct bitem *batch;
+    struct bitem **batch_tail;
+    int batch_pending;
 };
 
 static int64_t wall_ns(void)
@@ -122,10 +129,113 @@ static int timeout_env(const char *name, int dflt)
 
 /* ------------------------------------------------------------ agent calls */
 
-/* Blocking unary call to the agent (only before the loop runs). */
+/* A call of a batch: setup calls go out together and vminitd answers them in
+ * order, so a boot pays one round trip for them instead of one each. */
+struct bitem {
+    struct bitem *next;
+    struct rt *rt;
+    char *what;
+    char **text; /* ReadFile: the data, as text */
+    int status;
+    char *message;
+    bool done;
+};
+
+static int bitem_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    (void)err;
+    struct bitem *it = cz_rpc_call_handler_data(call);
+    if (it->text) {
+        const Cz__Agent__V1__ReadFileResponse *f = (const Cz__Agent__V1__ReadFileResponse *)msg;
+        free(*it->text);
+        *it->text = cz_xstrndup((const char *)f->data.data, f->data.len);
+    }
+    return 0;
+}
+
+static void bitem_close(cz_rpc_call *call, int status, const char *message)
+{
+    struct bitem *it = cz_rpc_call_handler_data(call);
+    it->status = status;
+    it->message = cz_xstrdup(message ? message : "");
+    it->done = true;
+    if (it->rt)
+        it->rt->batch_pending--;
+}
+
+static const cz_rpc_handler bitem_handler = {.on_message = bitem_message,
+                                             .on_close = bitem_close};
+
+static void batch_begin(struct rt *rt)
+{
+    rt->batching = true;
+    rt->batch = NULL;
+    rt->batch_tail = &rt->batch;
+    rt->batch_pending = 0;
+}
+
+static int batch_add(struct rt *rt, const char *method, const ProtobufCMessage *req, char **text,
+                     cz_error *err)
+{
+    struct bitem *it = cz_xcalloc(1, sizeof(*it));
+    it->rt = rt;
+    it->text = text;
+    it->what = rt->batch_what ? cz_xstrdup(rt->batch_what) : cz_xasprintf("guest %s", method);
+    cz_rpc_call *call = cz_rpc_client_start(rt->agent, AGENT, method, 0, &bitem_handler, it, err);
+    if (!call) {
+        free(it->what);
+        free(it);
+        return -1;
+    }
+    *rt->batch_tail = it;
+    rt->batch_tail = &it->next;
+    rt->batch_pending++;
+    cz_error e = {0};
+    if (cz_rpc_call_send(call, req, &e) < 0 || cz_rpc_call_close_send(call, &e) < 0)
+        cz_rpc_call_cancel(call); /* on_close records it */
+    return 0;
+}
+
+/* Wait for every call of the batch; the first failure, in order, is the error. */
+static int batch_end(struct rt *rt, cz_error *err)
+{
+    rt->batching = false;
+    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000000000ull;
+    int r = 0;
+    while (rt->batch_pending > 0 && r == 0) {
+        if (cz_now_ns() > deadline)
+            r = cz_error_set(err, ETIMEDOUT, "the guest agent did not answer the setup calls "
+                             "within %d s", timeout_env("CZ_AGENT_TIMEOUT", 30));
+        else if (cz_loop_run_once(rt->loop, 100, err) < 0)
+            r = -1;
+    }
+    struct bitem *it = rt->batch;
+    for (; it && r == 0; it = it->next)
+        /* a file to read that does not exist stays NULL: no error */
+        if (it->done && it->status && !(it->text && it->status == CZ_RPC_NOT_FOUND))
+            r = cz_error_set(err, cz_rpc_errno_from_status(it->status), "%s: %s", it->what,
+                             it->message);
+    while (rt->batch) {
+        it = rt->batch;
+        rt->batch = it->next;
+        if (!it->done) {
+            it->rt = NULL; /* still in flight after a timeout: its close finds it */
+            continue;
+        }
+        free(it->what);
+        free(it->message);
+        free(it);
+    }
+    return r;
+}
+
+/* Blocking unary call to the agent (only before the loop runs); in a batch, the
+ * call is only sent (replies to batched calls carry nothing we read). */
 static int agent_unary(struct rt *rt, const char *method, const ProtobufCMessage *req,
                        ProtobufCMessage **reply, cz_error *err)
 {
+    if (rt->batching && !reply)
+        return batch_add(rt, method, req, NULL, err);
     ProtobufCMessage *r = NULL;
     int ms = timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000;
     if (cz_rpc_client_unary(rt->agent, AGENT, method, req, &r, ms, err) < 0) {
@@ -810,8 +920,12 @@ static int guest_mount(struct rt *rt, const char *source, const char *target, co
     m.options = options;
     m.n_options = n_options;
     m.create_target = true;
-    if (agent_unary(rt, "Mount", &m.base, NULL, err) < 0)
-        return cz_error_wrap(err, "mount %s on %s", source, target);
+    cz_autofree char *what = cz_xasprintf("mount %s on %s", source, target);
+    rt->batch_what = what;
+    int r = agent_unary(rt, "Mount", &m.base, NULL, err);
+    rt->batch_what = NULL;
+    if (r < 0)
+        return cz_error_wrap(err, "%s", what);
     return 0;
 }
 
@@ -1027,7 +1141,22 @@ static int boot(struct rt *rt, cz_error *err)
     return 0;
 }
 
+static int setup_guest_calls(struct rt *rt, cz_error *err);
+
 static int setup_guest(struct rt *rt, cz_error *err)
+{
+    batch_begin(rt);
+    cz_error e = {0};
+    int r = setup_guest_calls(rt, &e);
+    /* the batch's own failure (in order) says more than a failed send */
+    if (batch_end(rt, err) < 0)
+        return -1;
+    if (r < 0)
+        *err = e;
+    return r;
+}
+
+static int setup_guest_calls(struct rt *rt, cz_error *err)
 {
     cz_container_config *c = &rt->c;
     /* the guest's clock starts wherever: give it ours */
@@ -1117,20 +1246,18 @@ static int setup_guest(struct rt *rt, cz_error *err)
     return 0;
 }
 
-/* A file of the container's root as text ("" when it does not exist). */
-static char *guest_read_text(struct rt *rt, const char *path)
+/* Queue a read of a file of the container's root, as text, into *out (stays
+ * NULL when the file does not exist). */
+static int guest_read_text(struct rt *rt, const char *path, char **out, cz_error *err)
 {
     Cz__Agent__V1__ReadFileRequest q = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
     q.path = (char *)path;
     q.limit = 1 << 20;
-    ProtobufCMessage *r = NULL;
-    cz_error e = {0};
-    if (agent_unary(rt, "ReadFile", &q.base, &r, &e) < 0)
-        return cz_xstrdup("");
-    const Cz__Agent__V1__ReadFileResponse *f = (const Cz__Agent__V1__ReadFileResponse *)r;
-    char *text = cz_xstrndup((const char *)f->data.data, f->data.len);
-    protobuf_c_message_free_unpacked(r, NULL);
-    return text;
+    cz_autofree char *what = cz_xasprintf("read %s", path);
+    rt->batch_what = what;
+    int r = batch_add(rt, "ReadFile", &q.base, out, err);
+    rt->batch_what = NULL;
+    return r;
 }
 
 static int create_process(struct rt *rt, cz_error *err)
@@ -1139,17 +1266,28 @@ static int create_process(struct rt *rt, cz_error *err)
     cz_autofree char *spec = cz_container_oci_spec(c, G_ROOTFS, err);
     if (!spec)
         return -1;
-    /* the user, by the container's own passwd and group files */
-    cz_autofree char *passwd = guest_read_text(rt, G_ROOTFS "/etc/passwd");
-    cz_autofree char *group = guest_read_text(rt, G_ROOTFS "/etc/group");
-    /* docker creates a missing working directory */
+    /* the user, by the container's own passwd and group files; docker creates a
+     * missing working directory */
+    cz_autofree char *passwd = NULL;
+    cz_autofree char *group = NULL;
+    batch_begin(rt);
     if (c->workdir && strcmp(c->workdir, "/")) {
         cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
-        if (guest_mkdir(rt, wd, err) < 0)
-            return cz_error_wrap(err, "working directory %s", c->workdir);
+        cz_autofree char *what = cz_xasprintf("working directory %s", c->workdir);
+        rt->batch_what = what;
+        int mr = guest_mkdir(rt, wd, err);
+        rt->batch_what = NULL;
+        if (mr < 0)
+            return -1;
     }
+    if (guest_read_text(rt, G_ROOTFS "/etc/passwd", &passwd, err) < 0 ||
+        guest_read_text(rt, G_ROOTFS "/etc/group", &group, err) < 0)
+        return -1;
+    /* (a missing passwd or group file is no error: numeric ids work without) */
+    if (batch_end(rt, err) < 0)
+        return -1;
     struct cz_user u;
-    int r = cz_user_resolve(c->user, passwd, group, &u, err);
+    int r = cz_user_resolve(c->user, passwd ? passwd : "", group ? group : "", &u, err);
     if (r == 0)
         r = cz_spec_apply_user(&spec, &u, err);
     cz_user_free(&u);
