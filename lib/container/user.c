@@ -66,8 +66,8 @@ static bool lookup(const char *db, const char *name, const uint32_t *id, char fi
     return false;
 }
 
-int cz_user_resolve(const char *spec, const char *passwd, const char *group, struct cz_user *u,
-                    cz_error *err)
+static int resolve(const char *spec, const char *passwd, const char *group, struct cz_user *u,
+                   cz_error *err)
 {
     memset(u, 0, sizeof(*u));
     cz_autofree char *copy = cz_xstrdup(spec && *spec ? spec : "0");
@@ -118,6 +118,15 @@ int cz_user_resolve(const char *spec, const char *passwd, const char *group, str
         }
     }
     return 0;
+}
+
+int cz_user_resolve(const char *spec, const char *passwd, const char *group, struct cz_user *u,
+                    cz_error *err)
+{
+    int r = resolve(spec, passwd ? passwd : "", group ? group : "", u, err);
+    if (r < 0)
+        cz_user_free(u);
+    return r;
 }
 
 int cz_spec_apply_user(char **spec_json, const struct cz_user *u, cz_error *err)
