@@ -37,6 +37,11 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
                      struct cz_container_config *c, bool *detach, char **cidfile, cz_error *err);
 /* Running containers (run.c): run, start, stop, kill, exec, logs, wait. */
 extern const struct cli_command cli_run_commands[];
+/* A RUNNING record whose runtime died is not running: record that it failed
+ * and clean up the run directory it left (container.c). */
+struct cz_container_state;
+void cli_reconcile(struct cli *cli, const struct cz_container_config *c,
+                   struct cz_container_state *st);
 /* The image snapshot and the empty writable disk a container boots from. */
 int cli_prepare_container(struct cli *cli, const struct cz_container_config *c, cz_error *err);
 int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);

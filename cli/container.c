@@ -622,7 +622,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv, cz_error *err)
 /* --- ls / inspect / rm / prune -------------------------------------- */
 
 /* A RUNNING record whose runtime is gone is not running: say so, durably. */
-static void reconcile(struct cli *cli, const cz_container_config *c, cz_container_state *st)
+void cli_reconcile(struct cli *cli, const cz_container_config *c, cz_container_state *st)
 {
     if (st->status != CZ_STATUS_RUNNING || cz_container_runtime_alive(st))
         return;
@@ -763,7 +763,7 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
         cz_container_state st;
         if (cz_container_load(cli->root, *p, &c, &st, NULL) < 0)
             continue;
-        reconcile(cli, &c, &st);
+        cli_reconcile(cli, &c, &st);
         if (all || st.status == CZ_STATUS_RUNNING) {
             char id[13], ago[64];
             snprintf(id, sizeof(id), "%.12s", c.id);
@@ -818,7 +818,7 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
             failures++;
             continue;
         }
-        reconcile(cli, &c, &st);
+        cli_reconcile(cli, &c, &st);
         json_array_append_new(arr, container_json(&c, &st));
         cz_container_config_free(&c);
         cz_container_state_free(&st);
@@ -856,7 +856,7 @@ static int remove_one(struct cli *cli, const char *ref, bool force, cz_error *er
     cz_container_state st;
     if (cz_container_load(cli->root, ref, &c, &st, err) < 0)
         return -1;
-    reconcile(cli, &c, &st);
+    cli_reconcile(cli, &c, &st);
     int r = 0;
     if (st.status == CZ_STATUS_RUNNING && !force)
         r = cz_error_set(err, EBUSY,
@@ -937,7 +937,7 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, cz_error *err)
         cz_container_state st;
         if (cz_container_load(cli->root, *p, &c, &st, NULL) < 0)
             continue;
-        reconcile(cli, &c, &st);
+        cli_reconcile(cli, &c, &st);
         if (st.status != CZ_STATUS_RUNNING && cz_container_remove(cli->root, c.id, NULL) == 0) {
             printf("%s\n", c.id);
             removed++;

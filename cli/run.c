@@ -582,20 +582,6 @@ static int cmd_run(struct cli *cli, int argc, char **argv, cz_error *err)
     return r < 0 ? -125 : r;
 }
 
-/* Reconcile a RUNNING record whose runtime died (a crash leaves it behind). */
-static void reconcile(struct cli *cli, const cz_container_config *c, cz_container_state *st)
-{
-    if (st->status != CZ_STATUS_RUNNING || cz_container_runtime_alive(st))
-        return;
-    st->status = CZ_STATUS_FAILED;
-    free(st->error);
-    st->error = cz_xstrdup("container-runtime exited unexpectedly");
-    st->runtime_pid = 0;
-    cz_container_save_state(cli->root, c->id, st, NULL);
-    cz_autofree char *run = cz_container_run_dir(c->id);
-    cz_rm_rf(run, NULL);
-}
-
 static const char start_usage[] =
     "Usage: container start [OPTIONS] CONTAINER...\n\n"
     "Start stopped containers (a fresh VM on the container's own disk).\n\n"
@@ -629,7 +615,7 @@ static int cmd_start(struct cli *cli, int argc, char **argv, cz_error *err)
         cz_container_state st;
         if (cz_container_load(cli->root, argv[i], &c, &st, err) < 0)
             return -1;
-        reconcile(cli, &c, &st);
+        cli_reconcile(cli, &c, &st);
         int r = 0, code = 125;
         if (st.status == CZ_STATUS_RUNNING) {
             if (!att && !inter)
@@ -722,7 +708,7 @@ static int stop_one(struct cli *cli, const char *ref, int sig, int secs, cz_erro
     cz_container_state st;
     if (cz_container_load(cli->root, ref, &c, &st, err) < 0)
         return -1;
-    reconcile(cli, &c, &st);
+    cli_reconcile(cli, &c, &st);
     int r = 0;
     if (st.status == CZ_STATUS_RUNNING) {
         Cz__Runtime__V1__StopRequest q = CZ__RUNTIME__V1__STOP_REQUEST__INIT;
@@ -838,7 +824,7 @@ static int cmd_kill(struct cli *cli, int argc, char **argv, cz_error *err)
         cz_container_config c;
         cz_container_state st;
         if (cz_container_load(cli->root, argv[i], &c, &st, &e) == 0) {
-            reconcile(cli, &c, &st);
+            cli_reconcile(cli, &c, &st);
             if (st.status != CZ_STATUS_RUNNING) {
                 cz_error_set(&e, EBUSY, "container %s is not running", argv[i]);
             } else {
@@ -876,7 +862,7 @@ static int cmd_wait(struct cli *cli, int argc, char **argv, cz_error *err)
         cz_container_state st;
         if (cz_container_load(cli->root, argv[i], &c, &st, err) < 0)
             return -1;
-        reconcile(cli, &c, &st);
+        cli_reconcile(cli, &c, &st);
         if (st.status == CZ_STATUS_RUNNING) {
             Cz__Runtime__V1__WaitRequest q = CZ__RUNTIME__V1__WAIT_REQUEST__INIT;
             ProtobufCMessage *rep = NULL;
@@ -978,7 +964,7 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
     cz_container_state st;
     if (cz_container_load(cli->root, argv[optind], &c, &st, err) < 0)
         return -1;
-    reconcile(cli, &c, &st);
+    cli_reconcile(cli, &c, &st);
     int r = 0, code = 125;
     struct session s = {.tty = tty, .stdin_on = inter && !detach, .sigfd = -1};
     char id[32];
@@ -1204,7 +1190,7 @@ static int cmd_logs(struct cli *cli, int argc, char **argv, cz_error *err)
     cz_container_state st;
     if (cz_container_load(cli->root, argv[optind], &c, &st, err) < 0)
         return -1;
-    reconcile(cli, &c, &st);
+    cli_reconcile(cli, &c, &st);
     cz_autofree char *dir = cz_container_dir(cli->root, c.id);
     cz_autofree char *path = cz_xasprintf("%s/%s", dir, lo.boot ? "console.log" : "container.log");
     int r = 0;
