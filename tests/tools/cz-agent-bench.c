@@ -8,10 +8,13 @@
  *   cz-agent-bench --kernel K --floor FLOOR_CPIO RUN_DIR
  *       QEMU start to QEMU exit for an init that stops the VM at once
  *   cz-agent-bench --kernel K (--initrd I | --floor F) --marker TEXT RUN_DIR
- *       QEMU start to TEXT on the serial console (polled every millisecond), then stop
+ *       QEMU start to TEXT on the serial console (polled every millisecond) and the CPU
+ *       time QEMU used until then, then stop
  *   cz-agent-bench --kernel K --raw RAW_CPIO --bytes B RUN_DIR
  *       an init that writes B bytes straight into the agent port and then waits: the raw
  *       channel
+ * For experiments: --cmdline X appends X to lib/vm's kernel command line; --qemu PATH runs
+ * PATH (e.g. a wrapper that changes QEMU options) instead of qemu-system-x86_64.
  * Throughputs are counted on the host from the first byte to the last. Prints "key value". */
 #include <cz/rpc.h>
 #include <cz/vm.h>
@@ -60,6 +63,26 @@ static int wait_exit(pid_t pid, int timeout_ms, int *status)
     return -1;
 }
 
+/* CPU time QEMU has used so far (all its threads): under load, wall-clock times mostly
+ * measure the other jobs; this measures the work a boot costs. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Wait for marker in the console log; the VM is stopped afterwards by the caller. */
 static int measure_marker(pid_t pid, const char *console, const char *marker, uint64_t t0)
 {
@@ -72,6 +95,7 @@ static int measure_marker(pid_t pid, const char *console, const char *marker, ui
         free(data);
         if (seen) {
             printf("marker_s %.4f\n", secs(cz_now_ns() - t0));
+            printf("marker_cpu_s %.2f\n", cpu_seconds(pid));
             return 0;
         }
         int status;
@@ -107,11 +131,17 @@ static int measure_raw(cz_vm *vm, uint64_t bytes)
     uint64_t got = 0, first = 0, last = 0;
     while (got < bytes) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 60000) <= 0)
+        if (poll(&p, 1, 60000) <= 0) {
+            fprintf(stderr, "error: no data from the raw writer for 60 s\n");
             break;
+        }
         ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0)
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "error: read the agent socket: %s\n", n ? strerror(errno) : "EOF");
             break;
+        }
         last = cz_now_ns();
         if (!first)
             first = last;
@@ -178,6 +208,27 @@ static const cz_rpc_handler stdio_handler = {.on_message = stdio_on_message,
         protobuf_c_message_free_unpacked(reply_, NULL);                                        \
     } while (0)
 
+/* vminitd's CPU time (user, system) in the guest, from /proc/1/stat. */
+static int guest_init_cpu(cz_rpc_client *cl, double *user, double *sys)
+{
+    cz_error err = {0};
+    Cz__Agent__V1__ReadFileRequest rf = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
+    rf.path = (char *)"/proc/1/stat";
+    ProtobufCMessage *reply;
+    if (cz_rpc_client_unary(cl, AGENT, "ReadFile", &rf.base, &reply, 10000, &err) < 0)
+        return -1;
+    Cz__Agent__V1__ReadFileResponse *r = (Cz__Agent__V1__ReadFileResponse *)reply;
+    cz_autofree char *text = cz_xstrndup((const char *)r->data.data, r->data.len);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    const char *p = strrchr(text, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    *user = (double)ut / 100.0; /* USER_HZ is 100 in every Linux ABI */
+    *sys = (double)st / 100.0;
+    return 0;
+}
+
 static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
 {
     cz_error err = {0};
@@ -208,6 +259,8 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     cp.stdio = &so;
     TRY_UNARY("CreateProcess", cp);
 
+    double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+    guest_init_cpu(cl, &u0, &s0);
     struct stdio_state s = {.loop = loop};
     cz_rpc_call *call = cz_rpc_client_start(cl, AGENT, "Stdio", 120000, &stdio_handler, &s, &err);
     if (!call) {
@@ -241,6 +294,9 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     }
     printf("stdio_bytes %llu\nstdio_mib_s %.1f\n", (unsigned long long)s.bytes,
            mib_per_s(s.bytes, s.last - s.first));
+    if (guest_init_cpu(cl, &u1, &s1) == 0)
+        printf("stdio_s %.2f\nvminitd_user_s %.2f\nvminitd_sys_s %.2f\n", secs(s.last - s.first),
+               u1 - u0, s1 - s0);
     return 0;
 }
 
@@ -329,9 +385,11 @@ int main(int argc, char **argv)
                                          {"stdio-root", required_argument, NULL, 's'},
                                          {"bytes", required_argument, NULL, 'b'},
                                          {"marker", required_argument, NULL, 'm'},
+                                         {"cmdline", required_argument, NULL, 'c'},
+                                         {"qemu", required_argument, NULL, 'q'},
                                          {NULL, 0, NULL, 0}};
     const char *kernel = NULL, *initrd = NULL, *floor_cpio = NULL, *raw_cpio = NULL;
-    const char *stdio_root = NULL, *marker = NULL;
+    const char *stdio_root = NULL, *marker = NULL, *cmdline = NULL, *qemu = NULL;
     uint64_t bytes = 64ull << 20;
     int calls = 200, o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -344,6 +402,8 @@ int main(int argc, char **argv)
         case 's': stdio_root = optarg; break;
         case 'b': bytes = strtoull(optarg, NULL, 10); break;
         case 'm': marker = optarg; break;
+        case 'c': cmdline = optarg; break;
+        case 'q': qemu = optarg; break;
         default: return 2;
         }
     }
@@ -358,6 +418,8 @@ int main(int argc, char **argv)
     struct cz_vm_config c = {.name = "bench",
                              .kernel = kernel,
                              .initrd = initrd ? initrd : floor_cpio ? floor_cpio : raw_cpio,
+                             .cmdline = cmdline,
+                             .qemu = qemu,
                              .cpus = 1,
                              .memory_mib = 256,
                              .accel = CZ_ACCEL_TCG,
