@@ -37,7 +37,7 @@ printf '%s\n' 'dir /dev 0755' 'nod /dev/console 0600 c 5 1' 'dir /sys 0755' 'dir
 # The process's root: an ext4 disk with the same static busybox.
 mkdir -p "$work/root/bin" "$work/root/dev" "$work/root/proc"
 cp /bin/busybox "$work/root/bin/"
-mke2fs -q -t ext4 -d "$work/root" "$work/root.ext4" 16M
+mke2fs -q -t ext4 -d "$work/root" "$work/root.ext4" 16M >/dev/null 2>&1
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 first=() floor=() unary=() stdio=() raw=() rss=() hwm=() anon=()

@@ -28,6 +28,23 @@ check "vmlinux + initfs: it is the first line" bash -c \
     "grep -v '^\$' '$T/run-initfs/console.log' | head -1 | grep -q '^vminitd: serving on /dev/vport'"
 grep -q "marker: seen" "$T/initfs.out" || cat "$T/initfs.out" "$T/run-initfs/console.log"
 
+# The agent answers a host that connects right after QEMU starts and one that connects only
+# after vminitd serves (the port stays open: nothing the host sends early is discarded).
+# Three rounds each: the second case used to lose the host's first bytes now and then.
+bench=$CZ_BUILD/tests/tools/cz-agent-bench
+for when in early late; do
+    ok=0 opts=()
+    [ $when = late ] && opts=(--connect-after "vminitd: serving")
+    for i in 1 2 3; do
+        mkdir -p "$T/agent-$when-$i"
+        "$bench" --kernel "$k/vmlinux" --initrd "$CZ_BUILD/guest/initfs.cpio" --calls 5 \
+            "${opts[@]}" "$T/agent-$when-$i" >"$T/agent-$when-$i.out" 2>&1 &&
+            ! grep -q "attempt .* failed" "$T/agent-$when-$i.out" && ok=$((ok + 1))
+    done
+    check "a host connecting $when: vminitd answers at the first attempt, 3 of 3 boots" [ $ok -eq 3 ]
+    [ $ok -eq 3 ] || cat "$T"/agent-$when-*.out
+done
+
 # arm64: built by `make` only where aarch64-linux-gnu-gcc is installed.
 a=$CZ_BUILD/kernel-arm64
 if ! command -v aarch64-linux-gnu-gcc >/dev/null; then

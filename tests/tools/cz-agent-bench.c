@@ -5,6 +5,8 @@
  *   cz-agent-bench --kernel K --initrd I [--calls N] [--stdio-root EXT4 --bytes B] RUN_DIR
  *       agent mode; with --stdio-root, EXT4 (holding /bin/busybox) becomes the process's
  *       root and `busybox dd if=/dev/zero bs=64k` writes B bytes to stdout
+ *       --connect-after TEXT: connect only once TEXT is on the console (a host that comes
+ *       after vminitd serves, like a restarted runtime), instead of right after QEMU starts
  *   cz-agent-bench --kernel K --floor FLOOR_CPIO RUN_DIR
  *       QEMU start to QEMU exit for an init that stops the VM at once
  *   cz-agent-bench --kernel K (--initrd I | --floor F) --marker TEXT RUN_DIR
@@ -302,7 +304,8 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
 
 /* ---- the agent: first call, round trips, memory ---- */
 
-static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes)
+static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes,
+                         const char *console, const char *connect_after)
 {
     cz_error err = {0};
     cz_loop *loop = cz_loop_new(&err);
@@ -318,13 +321,18 @@ static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes
     /* The first call: connect (QEMU's socket exists from the start) and ask; the guest
      * answers once vminitd is up. */
     uint64_t first = 0;
-    for (int attempt = 0; attempt < 3000 && !first; attempt++) {
+    if (connect_after && measure_marker(cz_vm_pid(vm), console, connect_after, t0) < 0)
+        goto out;
+    for (int attempt = 0; attempt < 20 && !first; attempt++) {
         if (!cl)
             cl = cz_rpc_client_connect_unix(loop, cz_vm_agent_socket(vm), NULL, &err);
         if (cl && cz_rpc_client_unary(cl, AGENT, "Stat", &st.base, &reply, 10000, &err) == 0) {
             first = cz_now_ns();
             protobuf_c_message_free_unpacked(reply, NULL);
         } else {
+            if (cl)
+                fprintf(stderr, "attempt %d failed at %.3f s: %s\n", attempt,
+                        secs(cz_now_ns() - t0), err.msg);
             if (cl)
                 cz_rpc_client_free(cl);
             cl = NULL;
@@ -387,9 +395,11 @@ int main(int argc, char **argv)
                                          {"marker", required_argument, NULL, 'm'},
                                          {"cmdline", required_argument, NULL, 'c'},
                                          {"qemu", required_argument, NULL, 'q'},
+                                         {"connect-after", required_argument, NULL, 'a'},
                                          {NULL, 0, NULL, 0}};
     const char *kernel = NULL, *initrd = NULL, *floor_cpio = NULL, *raw_cpio = NULL;
     const char *stdio_root = NULL, *marker = NULL, *cmdline = NULL, *qemu = NULL;
+    const char *connect_after = NULL;
     uint64_t bytes = 64ull << 20;
     int calls = 200, o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -404,6 +414,7 @@ int main(int argc, char **argv)
         case 'm': marker = optarg; break;
         case 'c': cmdline = optarg; break;
         case 'q': qemu = optarg; break;
+        case 'a': connect_after = optarg; break;
         default: return 2;
         }
     }
@@ -427,10 +438,8 @@ int main(int argc, char **argv)
                              .n_disks = stdio_root && initrd ? 1 : 0,
                              .run_dir = argv[optind]};
     cz_autofree char *console = cz_xasprintf("%s/console.log", c.run_dir);
-    if (marker) {
-        unlink(console);
-        c.console_log = console;
-    }
+    unlink(console);
+    c.console_log = console;
     signal(SIGPIPE, SIG_IGN); /* QMP or agent sockets of a QEMU that just ended */
     cz_error err = {0};
     cz_vm *vm;
@@ -456,7 +465,7 @@ int main(int argc, char **argv)
          * buffers. We stop it once everything arrived. */
         rc = measure_raw(vm, bytes) < 0;
     } else {
-        rc = measure_agent(vm, t0, calls, stdio_root ? bytes : 0) < 0;
+        rc = measure_agent(vm, t0, calls, stdio_root ? bytes : 0, console, connect_after) < 0;
         /* Shutdown stops the VM. */
         reaped = wait_exit(pid, 20000, &status) == 0;
         if (!reaped && !rc) {
