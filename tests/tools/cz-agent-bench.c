@@ -15,9 +15,10 @@
  *   cz-agent-bench --kernel K --raw RAW_CPIO --bytes B RUN_DIR
  *       an init that writes B bytes straight into the agent port and then waits: the raw
  *       channel
- * For experiments: --cmdline X appends X to lib/vm's kernel command line; --qemu PATH runs
- * PATH (e.g. a wrapper that changes QEMU options) instead of qemu-system-x86_64.
- * Throughputs are counted on the host from the first byte to the last. Prints "key value". */
+ * For experiments: --cpus N gives the VM N vCPUs (default 1); --cmdline X appends X to lib/vm's
+ * kernel command line; --qemu PATH runs PATH (e.g. a wrapper that changes QEMU options) instead of
+ * qemu-system-x86_64. Throughputs are counted on the host from the first byte to the last. Prints
+ * "key value". */
 #include <cz/rpc.h>
 #include <cz/vm.h>
 
@@ -79,8 +80,8 @@ static double cpu_seconds(pid_t pid)
     buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
     unsigned long long utime = 0, stime = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -151,8 +152,8 @@ static int measure_raw(cz_vm *vm, uint64_t bytes)
     }
     close(fd);
     if (got < bytes) {
-        fprintf(stderr, "error: the raw writer sent %llu of %llu bytes\n",
-                (unsigned long long)got, (unsigned long long)bytes);
+        fprintf(stderr, "error: the raw writer sent %llu of %llu bytes\n", (unsigned long long)got,
+                (unsigned long long)bytes);
         return -1;
     }
     printf("raw_bytes %llu\nraw_mib_s %.1f\n", (unsigned long long)got,
@@ -200,14 +201,14 @@ static void stdio_on_close(cz_rpc_call *call, int status, const char *message)
 static const cz_rpc_handler stdio_handler = {.on_message = stdio_on_message,
                                              .on_close = stdio_on_close};
 
-#define TRY_UNARY(method, req)                                                                 \
-    do {                                                                                       \
-        ProtobufCMessage *reply_;                                                              \
-        if (cz_rpc_client_unary(cl, AGENT, method, &(req).base, &reply_, 60000, &err) < 0) {   \
-            fprintf(stderr, "error: %s: %s\n", method, err.msg);                               \
-            return -1;                                                                         \
-        }                                                                                      \
-        protobuf_c_message_free_unpacked(reply_, NULL);                                        \
+#define TRY_UNARY(method, req)                                                                     \
+    do {                                                                                           \
+        ProtobufCMessage *reply_;                                                                  \
+        if (cz_rpc_client_unary(cl, AGENT, method, &(req).base, &reply_, 60000, &err) < 0) {       \
+            fprintf(stderr, "error: %s: %s\n", method, err.msg);                                   \
+            return -1;                                                                             \
+        }                                                                                          \
+        protobuf_c_message_free_unpacked(reply_, NULL);                                            \
     } while (0)
 
 /* vminitd's CPU time (user, system) in the guest, from /proc/1/stat. */
@@ -290,8 +291,8 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     d.id = (char *)"bench";
     TRY_UNARY("Delete", d);
     if (s.status != CZ_RPC_OK || s.bytes != blocks * 65536) {
-        fprintf(stderr, "error: Stdio delivered %llu of %llu bytes\n",
-                (unsigned long long)s.bytes, (unsigned long long)(blocks * 65536));
+        fprintf(stderr, "error: Stdio delivered %llu of %llu bytes\n", (unsigned long long)s.bytes,
+                (unsigned long long)(blocks * 65536));
         return -1;
     }
     printf("stdio_bytes %llu\nstdio_mib_s %.1f\n", (unsigned long long)s.bytes,
@@ -396,26 +397,53 @@ int main(int argc, char **argv)
                                          {"cmdline", required_argument, NULL, 'c'},
                                          {"qemu", required_argument, NULL, 'q'},
                                          {"connect-after", required_argument, NULL, 'a'},
+                                         {"cpus", required_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
     const char *kernel = NULL, *initrd = NULL, *floor_cpio = NULL, *raw_cpio = NULL;
     const char *stdio_root = NULL, *marker = NULL, *cmdline = NULL, *qemu = NULL;
     const char *connect_after = NULL;
     uint64_t bytes = 64ull << 20;
-    int calls = 200, o;
+    int calls = 200, cpus = 1, o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'k': kernel = optarg; break;
-        case 'i': initrd = optarg; break;
-        case 'f': floor_cpio = optarg; break;
-        case 'r': raw_cpio = optarg; break;
-        case 'n': calls = atoi(optarg); break;
-        case 's': stdio_root = optarg; break;
-        case 'b': bytes = strtoull(optarg, NULL, 10); break;
-        case 'm': marker = optarg; break;
-        case 'c': cmdline = optarg; break;
-        case 'q': qemu = optarg; break;
-        case 'a': connect_after = optarg; break;
-        default: return 2;
+        case 'k':
+            kernel = optarg;
+            break;
+        case 'i':
+            initrd = optarg;
+            break;
+        case 'f':
+            floor_cpio = optarg;
+            break;
+        case 'r':
+            raw_cpio = optarg;
+            break;
+        case 'n':
+            calls = atoi(optarg);
+            break;
+        case 's':
+            stdio_root = optarg;
+            break;
+        case 'b':
+            bytes = strtoull(optarg, NULL, 10);
+            break;
+        case 'm':
+            marker = optarg;
+            break;
+        case 'c':
+            cmdline = optarg;
+            break;
+        case 'q':
+            qemu = optarg;
+            break;
+        case 'a':
+            connect_after = optarg;
+            break;
+        case 'p':
+            cpus = atoi(optarg);
+            break;
+        default:
+            return 2;
         }
     }
     int modes = !!initrd + !!floor_cpio + !!raw_cpio;
@@ -428,10 +456,12 @@ int main(int argc, char **argv)
     struct cz_vm_disk disk = {.path = stdio_root, .readonly = true};
     struct cz_vm_config c = {.name = "bench",
                              .kernel = kernel,
-                             .initrd = initrd ? initrd : floor_cpio ? floor_cpio : raw_cpio,
+                             .initrd = initrd       ? initrd
+                                       : floor_cpio ? floor_cpio
+                                                    : raw_cpio,
                              .cmdline = cmdline,
                              .qemu = qemu,
-                             .cpus = 1,
+                             .cpus = (unsigned)cpus,
                              .memory_mib = 256,
                              .accel = CZ_ACCEL_TCG,
                              .disks = &disk,
