@@ -10,7 +10,7 @@
 # Targets: (a) at most 1.15x (b); stdio at least 0.5x raw; vminitd RSS under 4 MiB.
 # Updates the "agent" section of bench/RESULTS.md.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 N=${N:-9}
 MIB=${MIB:-64}
 tool=$CZ_BUILD/tests/tools/cz-agent-bench

@@ -5,7 +5,7 @@
 # that line, and to QEMU's exit). Medians of N interleaved runs. Also the sizes of what boots.
 # Updates the "boot" section of bench/RESULTS.md.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 N=${N:-11}
 tool=$CZ_BUILD/tests/tools/cz-agent-bench
 kernel=$CZ_BUILD/kernel/vmlinux

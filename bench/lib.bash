@@ -1,4 +1,5 @@
-# Helpers shared by the VM benchmarks (bench/boot.sh, bench/agent.sh). Source it.
+# Helpers shared by the VM benchmarks (bench/boot.sh, bench/agent.sh). Source it (not a
+# benchmark itself: bench/run runs bench/*.sh).
 : "${CZ_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${CZ_BUILD:=$CZ_SRC/build}"
 
