@@ -45,6 +45,8 @@ Command line: \`$cmdline\` (kernel/cmdline.txt explains each word).
 | floor: QEMU start to QEMU exit | ${me} s | $(minmax "${floor_exit[@]}") | |
 | vminitd's line / floor init's line | $(ratio "$mv" "$ml") | | $(ratio "$mvc" "$mlc") |
 
+Target in this run: vminitd's line under 0.35 s median $(verdict "$mv" lt 0.35).
+
 Sizes: vmlinux $(kib "$kernel") KiB (uncompressed, PVH), bzImage $(kib "$CZ_BUILD/kernel/bzImage") KiB,
 initfs.cpio $(kib "$CZ_BUILD/guest/initfs.cpio") KiB, vminitd $(kib "$CZ_BUILD/guest/init.stripped") KiB
 (static, stripped).

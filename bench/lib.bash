@@ -31,3 +31,9 @@ with open(path + ".tmp", "w") as f:
 os.replace(path + ".tmp", path)
 PY
 }
+
+# verdict VALUE OP LIMIT: "met" or "NOT met" (OP: le, lt, ge).
+verdict() {
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN{ok = (op=="le") ? v<=l : (op=="lt") ? v<l : v>=l;
+        print ok ? "met" : "NOT met"}'
+}
