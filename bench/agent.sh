@@ -48,9 +48,11 @@ for i in $(seq 1 "$N"); do
     first_cpu+=("$(field first_call_cpu_s "$out")")
     stdio+=("$(field stdio_mib_s "$out")") rss+=("$(field vminitd_rss_kb "$out")")
     hwm+=("$(field vminitd_hwm_kb "$out")") anon+=("$(field vminitd_anon_kb "$out")")
-    out=$("$tool" --kernel "$kernel" --floor "$CZ_BUILD/kernel/floor.cpio" "$work")
+    out=$("$tool" --kernel "$kernel" --floor "$CZ_BUILD/kernel/floor.cpio" \
+        --stdio-root "$work/root.ext4" "$work")
     floor+=("$(field floor_exit_s "$out")") floor_cpu+=("$(field floor_cpu_s "$out")")
-    out=$("$tool" --kernel "$kernel" --raw "$work/raw.cpio" --bytes "$bytes" "$work")
+    out=$("$tool" --kernel "$kernel" --raw "$work/raw.cpio" --bytes "$bytes" \
+        --stdio-root "$work/root.ext4" "$work")
     raw+=("$(field raw_mib_s "$out")")
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -62,7 +64,8 @@ table=$(cat <<TABLE
 ## agent (bench/agent.sh)
 
 $(date -u '+%F %H:%M') UTC, TCG, \`-m 256\`, 1 vCPU, through lib/vm; median of $N interleaved
-rounds (agent VM, floor VM, raw-channel VM); load average before: $load0, after: $load1
+rounds (agent VM, floor VM, raw-channel VM, each with the same read-only ext4 disk attached);
+load average before: $load0, after: $load1
 (2 cores shared with other jobs; QEMU's CPU time, all threads, moves less with the load).
 Throughputs: $MIB MiB, counted on the host from the first
 byte to the last. vminitd is static and stripped ($(stat -c %s "$CZ_BUILD/guest/init.stripped") bytes).

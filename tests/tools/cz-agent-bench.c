@@ -4,7 +4,8 @@
  * VM through the Stdio stream; then Shutdown. Two other modes measure the references:
  *   cz-agent-bench --kernel K --initrd I [--calls N] [--stdio-root EXT4 --bytes B] RUN_DIR
  *       agent mode; with --stdio-root, EXT4 (holding /bin/busybox) becomes the process's
- *       root and `busybox dd if=/dev/zero bs=64k` writes B bytes to stdout
+ *       root and `busybox dd if=/dev/zero bs=64k` writes B bytes to stdout. Every mode
+ *       attaches that disk (read-only), so the VMs compared have the same devices.
  *       --connect-after TEXT: connect only once TEXT is on the console (a host that comes
  *       after vminitd serves, like a restarted runtime), instead of right after QEMU starts
  *   cz-agent-bench --kernel K --floor FLOOR_CPIO RUN_DIR
@@ -464,7 +465,7 @@ int main(int argc, char **argv)
     int modes = !!initrd + !!floor_cpio + !!raw_cpio;
     if (!kernel || modes != 1 || optind != argc - 1 || calls < 1 || !bytes ||
         (marker && raw_cpio)) {
-        fprintf(stderr, "usage: cz-agent-bench --kernel K (--initrd I [--stdio-root EXT4] | "
+        fprintf(stderr, "usage: cz-agent-bench --kernel K [--stdio-root EXT4] (--initrd I | "
                         "--floor F | --raw R) [--bytes B] [--calls N] RUN_DIR\n");
         return 2;
     }
@@ -480,7 +481,7 @@ int main(int argc, char **argv)
                              .memory_mib = 256,
                              .accel = CZ_ACCEL_TCG,
                              .disks = &disk,
-                             .n_disks = stdio_root && initrd ? 1 : 0,
+                             .n_disks = stdio_root ? 1 : 0,
                              .run_dir = argv[optind]};
     cz_autofree char *console = cz_xasprintf("%s/console.log", c.run_dir);
     unlink(console);
