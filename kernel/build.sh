@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Builds the guest kernel from Debian's linux-source-6.1 with our config fragment, cached
-# outside the clone by the hash of (arch, fragment, this script, source package version):
-# only the first build on a machine pays its minutes. Results are linked into OUT_DIR.
+# Builds the guest kernel from Debian's linux-source-6.1 with our config fragments
+# (kernel/config/common.fragment + kernel/config/ARCH.fragment), cached outside the clone.
+# The cache entry is named by the hash of the merged .config (after Kconfig resolved every
+# dependency) + the source version + the build recipe: only the first build of a given
+# configuration on a machine pays its minutes, and an edit that does not change the .config
+# (a comment, a reordering) finds the existing build. A small index maps the hash of the
+# inputs (fragments, this script, source version) to the entry, so a cached build is found
+# without even merging the config: then this script prints nothing and writes nothing in the
+# cache. Results are linked into OUT_DIR.
 #
 # Usage: kernel/build.sh [--arch x86_64|arm64] OUT_DIR
 # Environment:
 #   CZ_KERNEL_CACHE   cache root (default /var/cache/containerization/kernel)
 #   CZ_KERNEL_SOURCE  source tarball (default /usr/src/linux-source-6.1.tar.xz)
-#   CZ_KERNEL_JOBS    parallel make jobs (default: number of CPUs)
+#   CZ_KERNEL_JOBS    parallel make jobs (default: make's jobserver when run from make -jN,
+#                     else the number of CPUs)
 set -euo pipefail
 
 die() { echo "kernel/build.sh: $*" >&2; exit 1; }
@@ -20,7 +27,21 @@ out=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${CZ_KERNEL_CACHE:-/var/cache/containerization/kernel}
 tarball=${CZ_KERNEL_SOURCE:-/usr/src/linux-source-6.1.tar.xz}
-jobs=${CZ_KERNEL_JOBS:-$(nproc)}
+
+# Run from `make -jN` (the recipe is marked recursive), the kernel's make joins the parent's
+# jobserver so the whole build stays at N jobs. Variables given to the parent make (O=, CC=,
+# SANITIZE=...) are not the kernel's business: keep only the flags.
+if [ -n "${CZ_KERNEL_JOBS:-}" ]; then
+    jobs=(-j"$CZ_KERNEL_JOBS")
+    unset MAKEFLAGS MFLAGS MAKELEVEL
+elif [[ "${MAKEFLAGS:-}" == *jobserver* ]]; then
+    jobs=()
+    export MAKEFLAGS="${MAKEFLAGS%% -- *}"
+    unset MFLAGS MAKEOVERRIDES
+else
+    jobs=(-j"$(nproc)")
+    unset MAKEFLAGS MFLAGS MAKELEVEL
+fi
 
 case $arch in
 x86_64)
@@ -38,8 +59,8 @@ arm64)
     ;;
 *) die "unknown arch '$arch' (x86_64 or arm64)" ;;
 esac
-fragment=$here/config-$arch.fragment
-[ -r "$fragment" ] || die "missing config fragment $fragment"
+fragments=("$here/config/common.fragment" "$here/config/$arch.fragment")
+for f in "${fragments[@]}"; do [ -r "$f" ] || die "missing config fragment $f"; done
 [ -r "$tarball" ] || die "missing kernel source $tarball (Debian package linux-source-6.1)"
 
 # The source version names the cache entry; fall back to the tarball's own hash when the
@@ -48,8 +69,10 @@ srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
 if [ -z "$srcver" ] || [ "$tarball" != /usr/src/linux-source-6.1.tar.xz ]; then
     srcver=$(sha256sum "$tarball" | cut -c1-16)
 fi
-key=$( { echo "$arch $srcver"; cat "$fragment" "$here/build.sh"; } | sha256sum | cut -c1-16)
-entry=$cache/$arch-$key
+# What the build does besides the .config; part of the entry's name.
+recipe="vmlinux ${images[*]##*/} KBUILD_BUILD_USER=cz KBUILD_BUILD_HOST=containerization"
+inputs=$( { echo "$arch $srcver $recipe ${bases[*]}"; cat "${fragments[@]}" "$here/build.sh"; } | sha256sum | cut -c1-16)
+index=$cache/index/$arch-$inputs
 
 publish() {
     mkdir -p "$out"
@@ -60,18 +83,31 @@ publish() {
         ln -f "$entry/$f" "$out/$f.tmp" 2>/dev/null || cp "$entry/$f" "$out/$f.tmp"
         mv -f "$out/$f.tmp" "$out/$f"
     done
-    echo "$entry" >"$out/cache-entry"
+    [ "$(cat "$out/cache-entry" 2>/dev/null)" = "$entry" ] || echo "$entry" >"$out/cache-entry"
 }
 
-if [ -f "$entry/done" ]; then
+record_index() {
+    echo "$(basename "$entry")" >"$index.tmp"
+    mv -f "$index.tmp" "$index"
+}
+
+# The fast path: these inputs were merged before and their build is in the cache.
+cached_entry() {
+    local e
+    [ -f "$index" ] || return 1
+    e=$cache/$(cat "$index")
+    [ -f "$e/done" ] || return 1
+    entry=$e
+}
+if cached_entry; then
     publish
     exit 0
 fi
 
-mkdir -p "$cache"
+mkdir -p "$cache/index"
 exec 9>"$cache/.lock-$arch"
 flock 9
-if [ -f "$entry/done" ]; then # another build finished while we waited
+if cached_entry; then # another build finished while we waited
     publish
     exit 0
 fi
@@ -97,17 +133,19 @@ srctree=$src/linux-source-6.1
 obj=$cache/build-$arch
 mkdir -p "$obj"
 log=$obj/build.log
-echo "  KERNEL  $arch $srcver -> $entry (log: $log)"
 : >"$log"
 
-kmake() { make -C "$srctree" O="$obj" ARCH="$karch" ${cross:+CROSS_COMPILE=$cross} "$@"; }
+kmake() {
+    make -C "$srctree" O="$obj" ARCH="$karch" ${cross:+CROSS_COMPILE=$cross} \
+        KBUILD_BUILD_USER=cz KBUILD_BUILD_HOST=containerization "$@"
+}
 
 # allnoconfig + the kernel's tiny fragments + ours. merge_config.sh runs make in its working
 # directory (and leaves no files behind there), so it runs in the source tree with O=.
 (
     cd "$srctree"
-    ARCH=$karch ${cross:+CROSS_COMPILE=$cross} "$srctree/scripts/kconfig/merge_config.sh" -n -O "$obj" \
-        "${bases[@]/#/$srctree/}" "$fragment"
+    env ARCH="$karch" ${cross:+CROSS_COMPILE=$cross} "$srctree/scripts/kconfig/merge_config.sh" -n -O "$obj" \
+        "${bases[@]/#/$srctree/}" "${fragments[@]}"
 ) >>"$log" 2>&1 || { tail -n 30 "$log" >&2; die "merging the config failed"; }
 
 # merge_config.sh only warns when Kconfig drops a symbol; we fail instead.
@@ -123,16 +161,25 @@ while IFS= read -r line; do
         if grep -qE "^$sym=" "$obj/.config"; then missing+=("$line (got: $(grep -E "^$sym=" "$obj/.config"))"); fi
         ;;
     esac
-done <"$fragment"
+done < <(cat "${fragments[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
     printf '  %s\n' "${missing[@]}" >&2
-    die "the merged .config lost ${#missing[@]} symbol(s) of $fragment (a dependency is missing)"
+    die "the merged .config lost ${#missing[@]} symbol(s) of the $arch fragments (a dependency is missing)"
 fi
 # No modules, ever: the guest has no module loader.
 if grep -q '=m$' "$obj/.config"; then die "the merged .config has modules: $(grep '=m$' "$obj/.config" | head -3 | tr '\n' ' ')"; fi
 
-echo "  KERNEL  make -j$jobs vmlinux ${images[*]##*/} (a few minutes the first time)"
-kmake -j"$jobs" vmlinux "${images[@]##*/}" >>"$log" 2>&1 || { tail -n 40 "$log" >&2; die "kernel build failed (log: $log)"; }
+# The entry is named by what Kconfig made of the fragments, not by their text.
+entry=$cache/$arch-$( { echo "$arch $srcver $recipe"; cat "$obj/.config"; } | sha256sum | cut -c1-16)
+if [ -f "$entry/done" ]; then
+    echo "  KERNEL  $arch: the merged .config matches the cached build $(basename "$entry")"
+    record_index
+    publish
+    exit 0
+fi
+
+echo "  KERNEL  $arch $srcver -> $entry (a few minutes the first time; log: $log)"
+kmake "${jobs[@]}" vmlinux "${images[@]##*/}" >>"$log" 2>&1 || { tail -n 40 "$log" >&2; die "kernel build failed (log: $log)"; }
 
 rm -rf "$entry.tmp"
 mkdir -p "$entry.tmp"
@@ -142,4 +189,5 @@ cp "$obj/.config" "$entry.tmp/config"
 echo "$arch $srcver $(date -u +%FT%TZ)" >"$entry.tmp/done"
 rm -rf "$entry"
 mv "$entry.tmp" "$entry"
+record_index
 publish

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -139,28 +140,55 @@ static double uptime_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void open_port(cz_loop *loop, void *data);
+/* The agent port stays open for the VM's lifetime: the virtio-console driver discards what
+ * the host sent while the port is closed, so closing and reopening it between host
+ * connections lost the first bytes (the HTTP/2 preface) of a host that connected meanwhile,
+ * and the host stalled. A session (a dup of the port, which the rpc server owns and closes)
+ * starts only while the host side is connected: before that, poll() reports POLLHUP and
+ * read() returns 0. */
+#define PORT_POLL_MS 10
+static int port_fd = -1;
 
-/* The host went away: a new host connection gets a fresh session on a reopened port. */
+static void start_session(cz_loop *loop, void *data);
+
+/* The host went away: a new host connection gets a fresh session on the same port. */
 static void on_disconnect(cz_rpc_server *server, void *data)
 {
-    if (g_vminitd.port_path)
-        cz_loop_add_timer(g_vminitd.loop, 20, open_port, NULL);
+    if (port_fd >= 0)
+        cz_loop_add_timer(g_vminitd.loop, PORT_POLL_MS, start_session, NULL);
+}
+
+static bool host_connected(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+    return poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP);
+}
+
+static void start_session(cz_loop *loop, void *data)
+{
+    if (!host_connected(port_fd)) {
+        cz_loop_add_timer(loop, PORT_POLL_MS, start_session, NULL);
+        return;
+    }
+    cz_error err = {0};
+    int fd = fcntl(port_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        cz_error_errno(&err, errno, "dup %s", g_vminitd.port_path);
+    if (fd < 0 || cz_rpc_server_add_connection(g_vminitd.server, fd, &err) < 0) {
+        cz_warn("vminitd: %s", err.msg);
+        cz_loop_add_timer(loop, 500, start_session, NULL);
+    }
 }
 
 static void open_port(cz_loop *loop, void *data)
 {
-    cz_error err = {0};
-    int fd = open(g_vminitd.port_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
+    port_fd = open(g_vminitd.port_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (port_fd < 0) {
         cz_warn("vminitd: open %s: %s", g_vminitd.port_path, strerror(errno));
         cz_loop_add_timer(loop, 500, open_port, NULL);
         return;
     }
-    if (cz_rpc_server_add_connection(g_vminitd.server, fd, &err) < 0) {
-        cz_warn("vminitd: %s", err.msg);
-        cz_loop_add_timer(loop, 500, open_port, NULL);
-    }
+    start_session(loop, NULL);
 }
 
 static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)

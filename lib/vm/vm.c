@@ -84,7 +84,8 @@ static unsigned long host_khz(void)
 
 char *cz_vm_default_cmdline(enum cz_accel accel)
 {
-    /* See docs/kernel.md for what each flag is worth under TCG. */
+    /* kernel/cmdline.txt says what each word is worth (docs/kernel.md has the measurements);
+     * tests/unit/vm_test.c keeps the two in step. */
     unsigned long khz = host_khz();
     cz_buf b = {0};
     cz_buf_printf(&b, "console=ttyS0 quiet panic=-1 reboot=t no_timer_check noreplace-smp");

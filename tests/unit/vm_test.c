@@ -2,7 +2,11 @@
 #include "unit.h"
 #include <cz/vm.h>
 
+#include "vm/vmm.h"
+
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char **argv_for(const struct cz_vm_config *c, enum cz_accel a)
 {
@@ -88,6 +92,7 @@ TEST(qemu_argv_has_the_fast_boot_shape)
     CHECK(has_arg(v, "microvm,x-option-roms=off,acpi=off"));
     CHECK(has_arg(v, "tcg"));
     CHECK(has_arg(v, "noapictimer"));
+    CHECK(has_arg(v, "max,-erms,-fsrm")); /* rep movsb is slow under TCG */
     CHECK(has_arg(v, "file=/img/ro.ext4,format=raw,if=none,cache=unsafe,readonly=on"));
     CHECK(has_arg(v, "file=/img/rw.ext4,format=raw,if=none,cache=writeback"));
     CHECK(has_arg(v, "virtio-9p-device,fsdev=fs0,mount_tag=vol0"));
@@ -107,4 +112,40 @@ TEST(qemu_argv_has_the_fast_boot_shape)
     CHECK(has_arg(v, "vhost-vsock-device,guest-cid=7"));
     CHECK(!has_arg(v, "virtserialport"));
     free_argv(v);
+}
+
+/* kernel/cmdline.txt documents the command line word by word; lib/vm must build exactly
+ * those words (tsc_early_khz=HOST stands for the host's value). */
+TEST(default_cmdline_matches_kernel_cmdline_txt)
+{
+    const char *src = getenv("CZ_SRC");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/kernel/cmdline.txt", src ? src : ".");
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    char *cmdline = cz_vm_default_cmdline(CZ_ACCEL_TCG);
+    char documented[1024] = "";
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        char word[256];
+        if (line[0] == '#' || sscanf(line, "%255s", word) != 1)
+            continue;
+        strncat(documented, " ", sizeof(documented) - strlen(documented) - 1);
+        strncat(documented, word, sizeof(documented) - strlen(documented) - 1);
+    }
+    fclose(f);
+    /* Compare word by word with HOST replaced by the number lib/vm put there. */
+    char built[1024];
+    snprintf(built, sizeof(built), " %s", cmdline);
+    char *khz = strstr(built, "tsc_early_khz=");
+    if (khz) {
+        char *end = khz + strlen("tsc_early_khz=");
+        size_t digits = strspn(end, "0123456789");
+        memmove(end + 4, end + digits, strlen(end + digits) + 1);
+        memcpy(end, "HOST", 4);
+    }
+    CHECK_STR(built, documented);
+    free(cmdline);
 }
