@@ -767,18 +767,31 @@ static void signal_main(struct rt *rt, int sig, bool all)
     agent_async(rt, "Signal", &s.base, 10000, NULL, NULL);
 }
 
-struct kill_req {
+/* A Kill waiting for the guest's answer; call turns NULL when the client goes. */
+struct pending_kill {
     cz_rpc_call *call;
 };
+
+static void kill_client_gone(cz_rpc_call *call, int status, const char *message)
+{
+    (void)status;
+    (void)message;
+    struct pending_kill *p = cz_rpc_call_data(call);
+    if (p)
+        p->call = NULL;
+}
 
 static void kill_replied(struct rt *rt, int status, const char *message,
                          const ProtobufCMessage *reply, void *arg)
 {
     (void)rt;
     (void)reply;
-    cz_rpc_call *call = arg;
-    if (cz_rpc_call_is_done(call))
+    struct pending_kill *p = arg;
+    cz_rpc_call *call = p->call;
+    free(p);
+    if (!call)
         return;
+    cz_rpc_call_set_data(call, NULL);
     if (status) {
         cz_rpc_call_finish_status(call, status, message);
     } else {
@@ -799,7 +812,11 @@ static int api_kill(cz_rpc_call *call, const ProtobufCMessage *req, void *data, 
     Cz__Agent__V1__SignalRequest s = CZ__AGENT__V1__SIGNAL_REQUEST__INIT;
     s.id = rt->c.id;
     s.signal = k->signal;
-    agent_async(rt, "Signal", &s.base, 10000, kill_replied, call);
+    struct pending_kill *p = cz_xcalloc(1, sizeof(*p));
+    p->call = call;
+    cz_rpc_call_set_data(call, p);
+    cz_rpc_call_set_close_hook(call, kill_client_gone);
+    agent_async(rt, "Signal", &s.base, 10000, kill_replied, p);
     return CZ_RPC_LATER;
 }
 
