@@ -68,6 +68,17 @@ out=$(cz run --rm "${M[@]}" -u 1234:50 t/run:1 id)
 check "-u UID:GID" grep -q "uid=1234 gid=50(staff)" <<<"$out"
 cz run --rm "${M[@]}" -u nobody t/run:1 true 2>"$T/err"
 check "-u of an unknown user fails clearly" grep -q "unable to find user nobody" "$T/err"
+printf 'A=1\n# a comment\nB=two words\n' >"$T/envfile"
+out=$(cz run --rm "${M[@]}" --env-file "$T/envfile" t/run:1 sh -c 'echo "$A/$B"')
+check "--env-file" test "$out" = "1/two words"
+out=$(cz run --rm "${M[@]}" --entrypoint /bin/echo t/run:1 via entrypoint)
+check "--entrypoint replaces the image's entrypoint" test "$out" = "via entrypoint"
+cz run --rm "${M[@]}" --cidfile "$T/cid" -l team=a t/run:1 true
+check "--cidfile gets the id" grep -qE '^[0-9a-f]{64}$' "$T/cid"
+out=$(cz run --rm "${M[@]}" --kernel "$CZ_BUILD/kernel/vmlinux" t/run:1 uname -r)
+check "--kernel boots the given kernel" grep -q -- '-cz$' <<<"$out"
+cz run --rm "${M[@]}" --kernel /nonexistent t/run:1 true 2>"$T/err"
+check "--kernel of a missing file: a clear error" grep -q "/nonexistent" "$T/err"
 out=$(cz run --rm "${M[@]}" --hostname box1 t/run:1 sh -c 'hostname; cat /etc/hostname')
 check "--hostname" test "$out" = "box1
 box1"
@@ -143,6 +154,12 @@ out=$(cz exec web sh -c 'ps -o pid,comm | grep -c "sh"')
 check "exec joins the container's pid namespace (sees its shell)" test "${out:-0}" -ge 1
 cz exec web nosuch 2>/dev/null
 check "exec of a missing command: 127" test $? -eq 127
+out=$(cz exec -t web tty </dev/null)
+check "exec -t gets a terminal" grep -q "^/dev/pts/" <<<"$out"
+cz exec -d web sh -c 'sleep 1; echo done > /tmp/detached'
+check "exec -d returns at once" bash -c "! '$CZ_BIN' exec web test -e /tmp/detached"
+for _ in $(seq 1 50); do cz exec web test -e /tmp/detached && break; sleep 0.2; done
+check "...and the command runs on" test "$(cz exec web cat /tmp/detached)" = done
 cz exec web sh -c 'echo persisted > /data/file'
 timeout 120 "$CZ_BIN" logs -f web >"$T/follow" 2>&1 &
 fpid=$!
@@ -166,6 +183,11 @@ cz rm -f web2 >/dev/null
 check "rm -f of a running container" bash -c "! '$CZ_BIN' ls -a | grep -q web2"
 cz run -d "${M[@]}" --name web t/run:1 true 2>"$T/err"
 check "a name in use is refused" grep -q "\"web\" is already in use" "$T/err"
+cz run -d "${M[@]}" --name s1 t/run:1 sleep 600 >/dev/null
+cz run -d "${M[@]}" --name s2 t/run:1 sleep 600 >/dev/null
+cz stop --all -t 0 >/dev/null
+check "stop --all stops every running container" test -z "$(cz ls -q)"
+cz rm s1 s2 >/dev/null
 
 # --- a host directory over 9p, read-only
 mkdir -p "$T/share"
