@@ -39,6 +39,8 @@ int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
 /* image_pull.c */
 int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err);
 int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err);
+int cmd_image_unpack(struct cli *cli, int argc, char **argv, cz_error *err); /* image_unpack.c */
+int cmd_volume(struct cli *cli, int argc, char **argv, cz_error *err);       /* volume.c */
 
 
 

@@ -646,6 +646,7 @@ static const struct cli_command image_commands[] = {
     {"save", NULL, "Write images to a tar archive", image_save},
     {"load", NULL, "Read images from a tar archive", image_load},
     {"import", NULL, "Make an image from a root filesystem", image_import},
+    {"unpack", NULL, "Write an image's root filesystem as an ext4 image", cmd_image_unpack},
     {NULL, NULL, NULL, NULL},
 };
 

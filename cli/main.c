@@ -16,6 +16,7 @@ static const struct cli_command groups[] = {
     {"image", "images", "Manage images (pull, push, ls, inspect, tag, rm, save, load, import)",
      cmd_image},
     {"registry", NULL, "Log in to and out of registries", cmd_registry},
+    {"volume", "volumes", "Manage volumes (create, ls, rm, inspect)", cmd_volume},
     {NULL, NULL, NULL, NULL},
 };
 

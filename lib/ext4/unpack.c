@@ -1,0 +1,564 @@
+/* OCI layers into an ext4 image: each tar entry becomes a writer call, in
+ * layer order, with whiteouts (.wh.NAME, .wh..wh..opq), replacements and
+ * hard links resolved in the writer's in-memory tree. gzip layers are
+ * inflated with ISA-L (several times faster than zlib); libarchive reads the
+ * tar and decodes every other compression. */
+#include <cz/ext4.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "ext4/internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <isa-l/igzip_lib.h>
+#include <sys/stat.h>
+
+#define IN_SIZE (1u << 20)
+#define OUT_SIZE (1u << 20)
+#define WHITEOUT ".wh."
+#define OPAQUE ".wh..wh..opq"
+
+/* --- gzip through ISA-L ------------------------------------------------- */
+struct source {
+    int fd;
+    bool gzip, finished, eof;
+    struct inflate_state st;
+    uint8_t *in, *out;
+    size_t prefix_len; /* sniffed bytes handed over first */
+    uint8_t prefix[4];
+    uint64_t bytes;
+    cz_unpack_progress_fn progress;
+    void *progress_arg;
+    struct cz_unpack_progress p;
+    uint64_t last_report;
+};
+
+static ssize_t read_in(struct source *s, uint8_t *buf, size_t n)
+{
+    for (;;) {
+        ssize_t r = read(s->fd, buf, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r;
+    }
+}
+
+static void report(struct source *s, bool force)
+{
+    if (!s->progress)
+        return;
+    uint64_t now = cz_now_ns();
+    if (!force && now - s->last_report < 100000000ull)
+        return;
+    s->last_report = now;
+    s->p.bytes = s->bytes;
+    s->progress(&s->p, s->progress_arg);
+}
+
+static const char *gzip_error(int r)
+{
+    switch (r) {
+    case ISAL_INVALID_BLOCK:
+        return "invalid deflate block";
+    case ISAL_INVALID_SYMBOL:
+        return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK:
+        return "invalid back-reference distance";
+    case ISAL_INVALID_WRAPPER:
+        return "invalid gzip header";
+    case ISAL_UNSUPPORTED_METHOD:
+        return "unsupported compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+        return "checksum mismatch";
+    }
+    return "inflate error";
+}
+
+/* More compressed input when the buffer is empty; -1 after archive_set_error. */
+static int refill(struct archive *a, struct source *s)
+{
+    if (s->st.avail_in || s->eof)
+        return 0;
+    ssize_t r = read_in(s, s->in, IN_SIZE);
+    if (r < 0) {
+        archive_set_error(a, errno, "read layer: %s", strerror(errno));
+        return -1;
+    }
+    if (r == 0)
+        s->eof = true;
+    s->st.next_in = s->in;
+    s->st.avail_in = (uint32_t)r;
+    return 0;
+}
+
+static la_ssize_t gz_read(struct archive *a, void *arg, const void **buf)
+{
+    struct source *s = arg;
+    for (;;) {
+        if (s->finished) {
+            /* another gzip member may follow (concatenated streams) */
+            if (refill(a, s) < 0)
+                return -1;
+            if (!s->st.avail_in)
+                return 0;
+            uint8_t *keep = s->st.next_in;
+            uint32_t left = s->st.avail_in;
+            isal_inflate_init(&s->st);
+            s->st.crc_flag = ISAL_GZIP;
+            s->st.next_in = keep;
+            s->st.avail_in = left;
+            s->finished = false;
+        }
+        if (refill(a, s) < 0)
+            return -1;
+        s->st.next_out = s->out;
+        s->st.avail_out = OUT_SIZE;
+        int r = isal_inflate(&s->st);
+        if (r != ISAL_DECOMP_OK) {
+            archive_set_error(a, EINVAL, "corrupt gzip stream: %s", gzip_error(r));
+            return -1;
+        }
+        size_t got = OUT_SIZE - s->st.avail_out;
+        if (s->st.block_state == ISAL_BLOCK_FINISH)
+            s->finished = true;
+        if (got) {
+            *buf = s->out;
+            s->bytes += got;
+            report(s, false);
+            return (la_ssize_t)got;
+        }
+        if (s->eof && !s->st.avail_in && !s->finished) {
+            archive_set_error(a, EINVAL, "truncated gzip stream");
+            return -1;
+        }
+    }
+}
+
+static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
+{
+    struct source *s = arg;
+    if (s->prefix_len) {
+        memcpy(s->out, s->prefix, s->prefix_len);
+        size_t n = s->prefix_len;
+        s->prefix_len = 0;
+        ssize_t r = read_in(s, s->out + n, OUT_SIZE - n);
+        if (r < 0) {
+            archive_set_error(a, errno, "read layer: %s", strerror(errno));
+            return -1;
+        }
+        *buf = s->out;
+        s->bytes += n + (size_t)r;
+        return (la_ssize_t)(n + (size_t)r);
+    }
+    ssize_t r = read_in(s, s->out, OUT_SIZE);
+    if (r < 0) {
+        archive_set_error(a, errno, "read layer: %s", strerror(errno));
+        return -1;
+    }
+    *buf = s->out;
+    s->bytes += (size_t)r;
+    report(s, false);
+    return r;
+}
+
+/* --- entries ------------------------------------------------------------- */
+struct applier {
+    cz_ext4 *w;
+    const char *layer;
+    struct source *src;
+};
+
+/* "a/b/c/" -> dir "a/b", base "c" (in buf) */
+static void split_path(const char *path, char **dir, char **base)
+{
+    char *p = cz_xstrdup(path);
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = 0;
+    char *slash = strrchr(p, '/');
+    if (slash) {
+        *base = cz_xstrdup(slash + 1);
+        *slash = 0;
+        *dir = p;
+    } else {
+        *base = p;
+        *dir = cz_xstrdup(".");
+    }
+}
+
+static int opaque(cz_ext4 *w, const char *dirpath, cz_error *err)
+{
+    struct ext4_node *dir;
+    const char *last;
+    size_t len;
+    cz_autofree char *p = cz_xasprintf("%s/", dirpath);
+    if (ext4_resolve_parent(w, p, &dir, &last, &len, err) < 0)
+        return -1;
+    if (len) {
+        struct ext4_node *n = ext4_lookup(w, dir, last, len);
+        if (!n)
+            return 0;
+        dir = n;
+    }
+    if (!ext4_is_dir(dir))
+        return cz_error_set(err, ENOTDIR, "opaque marker in '%s', not a directory", dirpath);
+    struct ext4_node *c = dir->child;
+    while (c) {
+        struct ext4_node *next = c->next;
+        if (c->layer < w->layer)
+            ext4_node_remove(w, c);
+        c = next;
+    }
+    return 0;
+}
+
+static int whiteout(cz_ext4 *w, const char *dirpath, const char *name, cz_error *err)
+{
+    if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+        return cz_error_set(err, EINVAL, "whiteout of '%s'", name);
+    cz_autofree char *path = cz_xasprintf("%s/%s", dirpath, name);
+    struct ext4_node *dir;
+    const char *last;
+    size_t len;
+    if (ext4_resolve_parent(w, path, &dir, &last, &len, err) < 0)
+        return -1;
+    struct ext4_node *n = len ? ext4_lookup(w, dir, last, len) : NULL;
+    if (!n)
+        return cz_error_set(err, ENOENT, "whiteout of '%s', which does not exist", path);
+    if (n->layer < w->layer) /* whiteouts hide lower layers only */
+        ext4_node_remove(w, n);
+    return 0;
+}
+
+static int acl_tag(int tag)
+{
+    switch (tag) {
+    case ARCHIVE_ENTRY_ACL_USER_OBJ:
+        return 0x01;
+    case ARCHIVE_ENTRY_ACL_USER:
+        return 0x02;
+    case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
+        return 0x04;
+    case ARCHIVE_ENTRY_ACL_GROUP:
+        return 0x08;
+    case ARCHIVE_ENTRY_ACL_MASK:
+        return 0x10;
+    case ARCHIVE_ENTRY_ACL_OTHER:
+        return 0x20;
+    }
+    return -1;
+}
+
+static int cmp_acl(const void *a, const void *b)
+{
+    const uint8_t *x = a, *y = b;
+    if (get16(x) != get16(y))
+        return get16(x) - get16(y);
+    return get32(x + 4) < get32(y + 4) ? -1 : get32(x + 4) > get32(y + 4);
+}
+
+/* Text ACLs (SCHILY.acl.*) parsed by libarchive, as system.posix_acl_* xattrs. */
+static int apply_acls(struct applier *ap, struct archive_entry *e, const char *path, cz_error *err)
+{
+    static const struct {
+        int type;
+        const char *xattr;
+    } kinds[] = {{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
+                 {ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"}};
+    for (size_t k = 0; k < CZ_ARRAY_SIZE(kinds); k++) {
+        int n = archive_entry_acl_reset(e, kinds[k].type);
+        if (n <= 0 || n > 1024)
+            continue;
+        uint8_t *v = cz_xcalloc(1, 4 + 8 * ((size_t)n + 4));
+        size_t cnt = 0;
+        int type, perm, tag, qual;
+        const char *name;
+        put32(v, 0, 2);
+        while (cnt < (size_t)n + 4 && archive_entry_acl_next(e, kinds[k].type, &type, &perm, &tag,
+                                                             &qual, &name) == ARCHIVE_OK) {
+            int t = acl_tag(tag);
+            if (t < 0)
+                continue;
+            uint8_t *p = v + 4 + cnt * 8;
+            put16(p, 0, (uint16_t)t);
+            put16(p, 2, (uint16_t)(perm & 7));
+            put32(p, 4, (t == 0x02 || t == 0x08) ? (uint32_t)qual : 0xFFFFFFFFu);
+            cnt++;
+        }
+        qsort(v + 4, cnt, 8, cmp_acl);
+        int r = cnt ? cz_ext4_set_xattr(ap->w, path, kinds[k].xattr, v, 4 + cnt * 8, err) : 0;
+        free(v);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int apply_entry(struct applier *ap, struct archive *a, struct archive_entry *e,
+                       const char *path, cz_error *err)
+{
+    cz_ext4 *w = ap->w;
+    cz_autofree char *dir = NULL, *base = NULL;
+    split_path(path, &dir, &base);
+    if (cz_str_has_prefix(base, WHITEOUT)) {
+        if (!strcmp(base, OPAQUE))
+            return opaque(w, dir, err);
+        if (cz_str_has_prefix(base, ".wh..wh."))
+            return 0; /* aufs metadata (.wh..wh.plnk, .wh..wh.aufs): not content */
+        return whiteout(w, dir, base + strlen(WHITEOUT), err);
+    }
+    const char *hardlink = archive_entry_hardlink(e);
+    if (hardlink)
+        return cz_ext4_link(w, path, hardlink, err);
+
+    struct cz_ext4_attr at = {0};
+    at.mode = archive_entry_mode(e);
+    la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+    if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
+        return cz_error_set(err, ERANGE, "uid/gid %lld/%lld out of range", (long long)uid,
+                            (long long)gid);
+    at.uid = (uint32_t)uid;
+    at.gid = (uint32_t)gid;
+    at.mtime = archive_entry_mtime(e);
+    at.mtime_ns = (uint32_t)archive_entry_mtime_nsec(e);
+    at.atime = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : at.mtime;
+    at.atime_ns =
+        archive_entry_atime_is_set(e) ? (uint32_t)archive_entry_atime_nsec(e) : at.mtime_ns;
+    at.ctime = archive_entry_ctime_is_set(e) ? archive_entry_ctime(e) : at.mtime;
+    at.ctime_ns =
+        archive_entry_ctime_is_set(e) ? (uint32_t)archive_entry_ctime_nsec(e) : at.mtime_ns;
+    at.dev_major = (uint32_t)archive_entry_rdevmajor(e);
+    at.dev_minor = (uint32_t)archive_entry_rdevminor(e);
+    la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+    if (size < 0)
+        return cz_error_set(err, EINVAL, "negative size");
+    at.size = (uint64_t)size;
+    switch (archive_entry_filetype(e)) {
+    case AE_IFREG:
+    case AE_IFDIR:
+    case AE_IFLNK:
+    case AE_IFCHR:
+    case AE_IFBLK:
+    case AE_IFIFO:
+    case AE_IFSOCK:
+        break;
+    default:
+        return cz_error_set(err, EINVAL, "unsupported entry type %#o",
+                            (unsigned)archive_entry_filetype(e));
+    }
+    if (cz_ext4_add(w, path, &at, archive_entry_symlink(e), err) < 0)
+        return -1;
+    /* xattrs (SCHILY.xattr.*, LIBARCHIVE.xattr.*) and text ACLs */
+    const char *xname;
+    const void *xval;
+    size_t xlen;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &xname, &xval, &xlen) == ARCHIVE_OK) {
+        cz_error xe = {0};
+        if (cz_ext4_set_xattr(w, path, xname, xval, xlen, &xe) < 0) {
+            if (xe.code == ENOTSUP) {
+                cz_debug("layer %s: entry '%s': %s: skipped", ap->layer, path, xe.msg);
+                continue;
+            }
+            *err = xe;
+            return -1;
+        }
+    }
+    if (apply_acls(ap, e, path, err) < 0)
+        return -1;
+    if (!S_ISREG(at.mode))
+        return 0;
+    /* contents, straight from libarchive's buffers */
+    const void *buf;
+    size_t len;
+    la_int64_t off;
+    for (;;) {
+        int r = archive_read_data_block(a, &buf, &len, &off);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN)
+            return cz_error_set(err, EIO, "%s", archive_error_string(a));
+        if (off < 0 || (uint64_t)off > at.size || len > at.size - (uint64_t)off)
+            return cz_error_set(err, EINVAL, "data beyond the entry's size");
+        if (len && cz_ext4_write(w, (uint64_t)off, buf, len, err) < 0) {
+            if (err->code == ENOSPC)
+                return cz_error_set(err, ENOSPC, "%s: %llu bytes do not fit", err->msg,
+                                    (unsigned long long)at.size);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t layer_index,
+                         struct source *src, cz_error *err)
+{
+    struct applier ap = {w, name, src};
+    w->layer = (uint32_t)layer_index + 1;
+    struct archive_entry *e;
+    uint64_t count = 0;
+    char last[256] = "";
+    int r = 0;
+    for (;;) {
+        int ar = archive_read_next_header(a, &e);
+        if (ar == ARCHIVE_EOF)
+            break;
+        if (ar < ARCHIVE_WARN) {
+            const char *why = archive_error_string(a);
+            if (!why)
+                why = "corrupt archive";
+            r = last[0]
+                    ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s", name, last, why)
+                    : cz_error_set(err, EINVAL, "layer %s: %s", name, why);
+            break;
+        }
+        const char *path = archive_entry_pathname(e);
+        if (!path || !*path) {
+            r = cz_error_set(err, EINVAL, "layer %s: entry %llu has an empty name", name,
+                             (unsigned long long)count + 1);
+            break;
+        }
+        if (++count > EXT4_MAX_ENTRIES) {
+            r = cz_error_set(err, EMFILE, "layer %s: more than %u entries", name, EXT4_MAX_ENTRIES);
+            break;
+        }
+        snprintf(last, sizeof(last), "%s", path);
+        const char *lk = archive_entry_hardlink(e);
+        if (strlen(path) > 4096 || (lk && strlen(lk) > 4096)) {
+            r = cz_error_set(err, ENAMETOOLONG,
+                             "layer %s: entry '%.64s...': path longer than 4096 bytes", name, path);
+            break;
+        }
+        if (apply_entry(&ap, a, e, path, err) < 0) {
+            r = cz_error_wrap(err, "layer %s: entry '%s'", name, path);
+            break;
+        }
+        if (src) {
+            src->p.entries++;
+            report(src, false);
+        }
+    }
+    w->current = NULL;
+    if (src)
+        report(src, true);
+    return r;
+}
+
+static struct archive *new_reader(bool filters)
+{
+    struct archive *a = archive_read_new();
+    if (filters)
+        archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
+    return a;
+}
+
+int cz_ext4_apply_layer_fd(cz_ext4 *w, int fd, const char *name, size_t layer_index,
+                           cz_unpack_progress_fn progress, void *progress_arg, cz_error *err)
+{
+    struct source *s = cz_xcalloc(1, sizeof(*s));
+    s->fd = fd;
+    s->progress = progress;
+    s->progress_arg = progress_arg;
+    s->p.layer = layer_index;
+    s->out = cz_xmalloc(OUT_SIZE);
+    ssize_t n = 0;
+    while (n < 2) {
+        ssize_t r = read_in(s, s->prefix + n, 2 - (size_t)n);
+        if (r < 0) {
+            free(s->out);
+            free(s);
+            return cz_error_errno(err, errno, "layer %s: read", name);
+        }
+        if (r == 0)
+            break;
+        n += r;
+    }
+    s->gzip = n == 2 && s->prefix[0] == 0x1f && s->prefix[1] == 0x8b;
+    struct archive *a = new_reader(!s->gzip);
+    if (s->gzip) {
+        s->in = cz_xmalloc(IN_SIZE);
+        isal_inflate_init(&s->st);
+        s->st.crc_flag = ISAL_GZIP;
+        memcpy(s->in, s->prefix, 2);
+        ssize_t r = read_in(s, s->in + 2, IN_SIZE - 2);
+        if (r < 0)
+            r = 0;
+        s->st.next_in = s->in;
+        s->st.avail_in = (uint32_t)(2 + r);
+        s->eof = r == 0;
+    } else {
+        s->prefix_len = (size_t)n;
+    }
+    int r;
+    if (archive_read_open(a, s, NULL, s->gzip ? gz_read : raw_read, NULL) != ARCHIVE_OK) {
+        r = cz_error_set(err, EINVAL, "layer %s: %s", name,
+                         archive_error_string(a) ? archive_error_string(a) : "unreadable");
+    } else {
+        r = apply_archive(w, a, name, layer_index, s, err);
+    }
+    archive_read_free(a);
+    free(s->in);
+    free(s->out);
+    free(s);
+    return r;
+}
+
+int cz_ext4_apply_layer_mem(cz_ext4 *w, const void *data, size_t len, const char *name,
+                            size_t layer_index, cz_error *err)
+{
+    struct archive *a = new_reader(true);
+    int r;
+    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK)
+        r = cz_error_set(err, EINVAL, "layer %s: %s", name,
+                         archive_error_string(a) ? archive_error_string(a) : "unreadable");
+    else
+        r = apply_archive(w, a, name, layer_index, NULL, err);
+    archive_read_free(a);
+    return r;
+}
+
+struct progress_adapter {
+    cz_unpack_progress_fn fn;
+    void *arg;
+    size_t n_layers;
+};
+
+static void adapt_progress(const struct cz_unpack_progress *p, void *arg)
+{
+    struct progress_adapter *pa = arg;
+    struct cz_unpack_progress q = *p;
+    q.n_layers = pa->n_layers;
+    pa->fn(&q, pa->arg);
+}
+
+int cz_ext4_unpack_manifest(cz_store *st, const cz_manifest *m, const char *output,
+                            const struct cz_unpack_options *o, cz_error *err)
+{
+    if (m->n_layers > 1000)
+        return cz_error_set(err, EINVAL, "image has %zu layers (at most 1000)", m->n_layers);
+    cz_ext4 *w;
+    if (cz_ext4_open(output, &o->image, &w, err) < 0)
+        return -1;
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const cz_descriptor *d = &m->layers[i];
+        int fd = cz_store_open_blob(st, d->digest, err);
+        if (fd < 0) {
+            cz_ext4_abort(w);
+            return cz_error_wrap(err, "layer %s", d->digest);
+        }
+        struct progress_adapter pa = {o->progress, o->progress_arg, m->n_layers};
+        int r = cz_ext4_apply_layer_fd(w, fd, d->digest, i, o->progress ? adapt_progress : NULL,
+                                       &pa, err);
+        close(fd);
+        if (r < 0) {
+            cz_ext4_abort(w);
+            return -1;
+        }
+    }
+    return cz_ext4_finish(w, err);
+}
