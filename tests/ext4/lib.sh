@@ -35,7 +35,7 @@ ext4_expect() {
 # ext4_import LAYOUT REF: puts the image into the store ($CONTAINER_ROOT/content)
 ext4_import() {
     mkdir -p "$CONTAINER_ROOT/content"
-    skopeo copy -q "oci:$1:latest" "oci:$CONTAINER_ROOT/content:$2" >/dev/null
+    skopeo copy -q --preserve-digests "oci:$1:latest" "oci:$CONTAINER_ROOT/content:$2" >/dev/null
 }
 
 # ext4_fsck_clean IMG: e2fsck -fn exits 0 and prints nothing beyond its banner, the pass
