@@ -522,8 +522,7 @@ def split_tar(path, n):
     for p in gone:
         d, base = os.path.split(p)
         w.add(d + "/.wh." + base, mtime_ns=T0)
-    if "./etc/hostname" in names or True:
-        w.add("./etc/hostname", data=b"replaced-by-upper-layer\n", mtime_ns=T0)
+    w.add("./etc/hostname", data=b"replaced-by-upper-layer\n", mtime_ns=T0)
     w.add("./usr/share/man/", DIR, mtime_ns=T0)
     w.add("./usr/share/man/README", data=b"man pages removed\n", mtime_ns=T0)
     w.add("./var/log/", DIR, mode=0o755, mtime_ns=T0)
@@ -546,7 +545,9 @@ def main(argv):
                 raws = [f.read()]
         else:
             raws = split_tar(src, split)
-        Layout(out).image([(r, how, None) for r in raws])
+        cycle = ["tar", "gzip", "zstd"]
+        Layout(out).image([(r, cycle[i % 3] if how == "mixed" else how, None)
+                           for i, r in enumerate(raws)])
         return 0
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)

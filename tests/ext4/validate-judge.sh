@@ -44,4 +44,10 @@ for fx in $(python3 "$X4/mklayers.py" list | grep -v '^bad-'); do
     fi
     rm -rf "$T/exp/u-$fx" "$T/fxg-$fx"
 done
+# the fsck check must see a problem e2fsck reports: a wrong free-blocks count in group 0
+img=$T/broken.img
+mke2fs -q -F -t ext4 "$img" 64M >/dev/null 2>&1
+debugfs -w -R "set_bg 0 free_blocks_count 7" "$img" >/dev/null 2>&1
+if ext4_fsck_clean "$img" 2>/dev/null; then fail "ext4_fsck_clean misses a corrupt group descriptor"
+else pass "ext4_fsck_clean reports a corrupt group descriptor"; fi
 finish
