@@ -85,3 +85,25 @@ ext4_mount_rw() {
     mount -o loop -t ext4 "$1" "$2" || return 1
     on_exit "umount -l '$2'"
 }
+
+# ext4_features IMG [journal]: the superblock has the features issue 3 asks for (and a
+# journal when asked), 4 KiB blocks, a UUID, and a lost+found directory
+ext4_features() {
+    local img=$1 want="ext_attr dir_index filetype extent flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum"
+    [ "${2:-}" = journal ] && want="$want has_journal"
+    local hdr f missing=
+    hdr=$(dumpe2fs -h "$img" 2>/dev/null) || { echo "dumpe2fs -h $img failed" >&2; return 1; }
+    for f in $want; do
+        printf '%s\n' "$hdr" | grep -E '^Filesystem features:' | grep -qw -- "$f" || missing="$missing $f"
+    done
+    [ -z "$missing" ] || { echo "$img lacks features:$missing" >&2; return 1; }
+    printf '%s\n' "$hdr" | grep -Eq '^Block size: +4096$' || { echo "$img: block size is not 4096" >&2; return 1; }
+    printf '%s\n' "$hdr" | grep -Eq '^Filesystem UUID: +[0-9a-f-]{36}$' &&
+        ! printf '%s\n' "$hdr" | grep -q '00000000-0000-0000-0000-000000000000' ||
+        { echo "$img: no UUID" >&2; return 1; }
+    debugfs -R 'stat /lost+found' "$img" 2>/dev/null | grep -q 'Type: directory' ||
+        { echo "$img: no lost+found directory" >&2; return 1; }
+}
+
+# ext4_label IMG: prints the volume label ("<none>" when there is none)
+ext4_label() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Filesystem volume name: *//p'; }

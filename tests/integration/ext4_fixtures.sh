@@ -21,6 +21,9 @@ unpack_and_judge() {
         return
     fi
     check "$name: e2fsck -fn is silent" ext4_fsck_clean "$img"
+    local j=
+    case " $* " in *" --size "*) j=journal ;; esac
+    check "$name: ext4 features, 4 KiB blocks, UUID, lost+found${j:+, journal}" ext4_features "$img" $j
     if ext4_tree "$img" "$T/$name.sum" "$exp.implicit"; then
         ext4_same "$name: the mounted image equals the expectation" "$exp.sum" "$T/$name.sum"
     else
@@ -70,4 +73,14 @@ ext4_fixture hardlinks "$T/fx-hl-big" --compress zstd
 unpack_and_judge "hardlinks-512g" "$T/fx-hl-big" "$T/exp/hardlinks" --size 512G
 check "hardlinks-512g: a 512 GiB image stays sparse (< 64 MiB on disk)" \
     [ "$(du -k "$T/hardlinks-512g.ext4" | cut -f1)" -lt 65536 ]
+
+# progress on a terminal (bytes and entries), nothing on a pipe
+ext4_import "$T/fx-attrs-sized" prog:1
+tty_out=$(script -qec "'$CZ_BIN' image unpack prog:1 --output '$T/prog.ext4'" /dev/null 2>&1)
+check "progress is shown on a terminal (bytes and entries)" \
+    bash -c "printf '%s' \"\$1\" | grep -q 'entries' && printf '%s' \"\$1\" | grep -Eq '[0-9.]+ ?[kMG]?B'" _ "$tty_out"
+check "nothing is printed on a pipe" [ -z "$(cz image unpack prog:1 --output "$T/prog.ext4" 2>&1 | cat)" ]
+label=$(ext4_label "$T/prog.ext4")
+has_label() { [ -n "$1" ] && [ "$1" != "<none>" ]; }
+check "the image has a label (issue 3: a UUID and a label): '$label'" has_label "$label"
 finish

@@ -4,31 +4,37 @@
 # (`mke2fs -t ext4 -d`), loop-mounted and summed, and `umoci unpack` of the gzip variant
 # is summed too. Both must equal the expectation, apart from the differences this script
 # prints as KNOWN (mke2fs -d and umoci are not perfect references).
-# Usage: tests/ext4/validate-judge.sh   (root)
-. "$(cd "$(dirname "$0")/../.." && pwd)/tests/lib.sh"
+# Runs in make check (TESTS=ext4_judge), as root.
+. "$CZ_SRC/tests/lib.sh"
 . "$CZ_SRC/tests/ext4/lib.sh"
 ext4_require umoci
-ext4_tmpfs "$T/exp" 8g
+ext4_tmpfs "$T/exp" 2g
 for fx in $(python3 "$X4/mklayers.py" list | grep -v '^bad-'); do
     ext4_fixture "$fx" "$T/fx-$fx" || { fail "fixture $fx"; continue; }
     ext4_expect "$T/fx-$fx" "$T/exp/$fx" || { fail "expectation $fx"; continue; }
     img=$T/$fx.img
     rm -f "$img"
-    mke2fs -q -F -t ext4 -b 4096 -I 256 -E root_owner=0:0 -d "$T/exp/$fx" "$img" 8G >/dev/null 2>&1 ||
-        { fail "mke2fs -d $fx"; continue; }
-    check "mke2fs -d image of $fx is fsck-clean" ext4_fsck_clean "$img"
-    # mke2fs -d keeps whole seconds only and stamps the root with "now": compare seconds,
-    # the root's mtime left out
-    ext4_tree "$img" "$T/$fx.mkfs.sum" "$T/exp/$fx.implicit"
-    # KNOWN: mke2fs -d 1.47.0 drops the extra epoch bits (times after 2038 wrap negative)
-    secs() { sed -E 's/ mtime=(-?[0-9]+)[0-9]{9}$/ mtime=\1s/; s/ mtime=[0-9]{1,9}$/ mtime=0s/
-        s/^(\. d .*) mtime=.*/\1/; /^times\/(neg|y2038|y2100) /d' "$1"; }
-    secs "$T/exp/$fx.sum" >"$T/$fx.exp.secs"
-    secs "$T/$fx.mkfs.sum" >"$T/$fx.mkfs.secs"
-    ext4_same "mke2fs -d image of $fx equals the expectation (seconds)" "$T/$fx.exp.secs" "$T/$fx.mkfs.secs"
-    rm -f "$img"
-    # umoci's independent whiteout handling (gzip layers; no old-GNU sparse in umoci 0.4.7)
-    [ "$fx" = sparse ] && continue
+    # KNOWN: mke2fs -d adds directory entries in quadratic time (140 s for the
+    # 50,000-entry directory here); umoci judges that one below
+    if [ "$fx" != bigdir ] &&
+        ! mke2fs -q -F -t ext4 -b 4096 -I 256 -E root_owner=0:0 -d "$T/exp/$fx" "$img" 1G >/dev/null 2>&1; then
+        fail "mke2fs -d $fx"
+    elif [ "$fx" != bigdir ]; then
+        check "mke2fs -d image of $fx is fsck-clean" ext4_fsck_clean "$img"
+        # mke2fs -d keeps whole seconds only and stamps the root with "now": compare seconds,
+        # the root's mtime left out
+        ext4_tree "$img" "$T/$fx.mkfs.sum" "$T/exp/$fx.implicit"
+        # KNOWN: mke2fs -d 1.47.0 drops the extra epoch bits (times after 2038 wrap negative)
+        secs() { sed -E 's/ mtime=(-?[0-9]+)[0-9]{9}$/ mtime=\1s/; s/ mtime=[0-9]{1,9}$/ mtime=0s/
+            s/^(\. d .*) mtime=.*/\1/; /^times\/(neg|y2038|y2100) /d' "$1"; }
+        secs "$T/exp/$fx.sum" >"$T/$fx.exp.secs"
+        secs "$T/$fx.mkfs.sum" >"$T/$fx.mkfs.secs"
+        ext4_same "mke2fs -d image of $fx equals the expectation (seconds)" "$T/$fx.exp.secs" "$T/$fx.mkfs.secs"
+        rm -f "$img"
+    fi
+    # umoci's independent whiteout handling (gzip layers; no old-GNU sparse in umoci 0.4.7,
+    # and it writes the 5 GiB sparse file out in full: too slow for make check)
+    case $fx in sparse | bigsparse) continue ;; esac
     ext4_fixture "$fx" "$T/fxg-$fx" --compress gzip
     if umoci unpack --image "$T/fxg-$fx:latest" "$T/exp/u-$fx" >"$T/umoci.log" 2>&1; then
         python3 "$X4/treesum.py" "$T/exp/u-$fx/rootfs" --implicit "$T/exp/$fx.implicit" >"$T/$fx.umoci.sum"
