@@ -205,6 +205,14 @@ def fx_replace():
     w.add("meta", data=b"same content\n", mode=0o4755, uid=2, gid=2, mtime_ns=T0 + 9)
     # directory entry over an existing directory: metadata replaced, children kept
     w.add("dmeta/", DIR, mode=0o751, uid=4, gid=4, mtime_ns=T0 + 10)
+    # the same path twice in one layer: the last one wins
+    w.add("dup", data=b"first copy, longer than the second\n", mtime_ns=T0 + 11)
+    w.add("dup", data=b"second\n", mode=0o600, mtime_ns=T0 + 12)
+    w.add("dupdir/", DIR, mode=0o700, mtime_ns=T0 + 13)
+    w.add("dupdir/x", data=b"x\n", mtime_ns=T0 + 14)
+    w.add("dupdir/", DIR, mode=0o755, uid=9, mtime_ns=T0 + 15)
+    # the root's metadata from a later layer
+    w.add("./", DIR, mode=0o750, uid=1, gid=2, mtime_ns=T0 + 16)
     l2 = done(b, w)
     return [l1, l2]
 
@@ -216,6 +224,10 @@ def fx_hardlinks():
     w.add("base/file1", data=b"one\n" * 1000, mode=0o640, uid=7, gid=8, mtime_ns=T0 + 1)
     w.add("base/file2", data=b"two v1\n", mtime_ns=T0 + 2)
     w.add("base/inl", HARD, linkname="base/file1", mtime_ns=T0)
+    w.add("base/sym", SYM, linkname="file1", mode=0o777, mtime_ns=T0 + 3)
+    w.add("base/sym-hard", HARD, linkname="base/sym", mtime_ns=T0)    # a hard link to a symlink
+    w.add("base/fifo", FIFO, mode=0o600, mtime_ns=T0 + 4)
+    w.add("base/fifo-hard", HARD, linkname="base/fifo", mtime_ns=T0)  # and to a FIFO
     l1 = done(b, w)
     b, w = layer()
     w.add("links/", DIR, mtime_ns=T0 + 10)
@@ -379,6 +391,21 @@ def fx_attrs():
     return [done(b, w)]
 
 
+def fx_opqroot():
+    b, w = layer()
+    w.add("./", DIR, mtime_ns=T0)
+    w.add("old/", DIR, mtime_ns=T0)
+    w.add("old/file", data=b"old\n", mtime_ns=T0)
+    w.add("oldfile", data=b"old\n", mtime_ns=T0)
+    l1 = done(b, w)
+    b, w = layer()
+    w.add("./", DIR, mode=0o711, mtime_ns=T0 + 1)
+    w.add("./.wh..wh..opq", mtime_ns=T0)      # the whole lower tree goes
+    w.add("new", data=b"new\n", mtime_ns=T0 + 2)
+    w.add("old/", DIR, mtime_ns=T0 + 3)       # a directory of the same name, empty now
+    return [l1, done(b, w)]
+
+
 def fx_noeoa():
     b, w = layer()
     w.add("./", DIR, mtime_ns=T0)
@@ -404,7 +431,8 @@ def fx_empty():
 
 GOOD = {"whiteouts": fx_whiteouts, "replace": fx_replace, "hardlinks": fx_hardlinks,
         "parents": fx_parents, "names": fx_names, "sparse": fx_sparse, "bigsparse": fx_bigsparse,
-        "bigdir": fx_bigdir, "attrs": fx_attrs, "noeoa": fx_noeoa, "empty": fx_empty}
+        "bigdir": fx_bigdir, "attrs": fx_attrs, "opqroot": fx_opqroot, "noeoa": fx_noeoa,
+        "empty": fx_empty}
 
 
 # ---------------------------------------------------------------- bad input
