@@ -6,7 +6,7 @@ X4=$CZ_SRC/tests/ext4
 # ext4_require: every tool the judge needs, or the test fails (nothing is skipped silently).
 ext4_require() {
     local t missing=
-    for t in python3 tar gzip zstd e2fsck mke2fs mount umount losetup skopeo lsattr "$@"; do
+    for t in python3 tar gzip zstd e2fsck mke2fs dumpe2fs debugfs mount umount losetup skopeo jq script lsattr "$@"; do
         command -v "$t" >/dev/null || missing="$missing $t"
     done
     if [ "$(id -u)" != 0 ]; then missing="$missing root(loop mounts)"; fi
