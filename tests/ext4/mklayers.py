@@ -509,6 +509,15 @@ def bad_absurd_size():
     return [done(b, w, eoa=False)], None, "absurd"
 
 
+def bad_control_chars_in_name():
+    # the error names an entry whose name holds a newline and a terminal escape: the
+    # message must stay one line and must not carry the raw escape to a terminal
+    b, w = layer()
+    w.add("ok", data=b"x")
+    w.add("bad\nname\x1b[2J", HARD, linkname="missing\ttarget")
+    return [done(b, w)], None, "bad"
+
+
 def bad_garbage():
     return [os.urandom(4096)], None, ""
 
@@ -517,7 +526,7 @@ BAD = {"bad-truncated-gzip": bad_truncated_gzip, "bad-truncated-tar": bad_trunca
        "bad-corrupt-header": bad_corrupt_header, "bad-name-too-long": bad_name_too_long,
        "bad-nul-in-path": bad_nul_in_path, "bad-empty-component": bad_empty_component,
        "bad-hardlink-missing": bad_hardlink_missing, "bad-whiteout-missing": bad_whiteout_missing,
-       "bad-too-big": bad_too_big, "bad-absurd-size": bad_absurd_size, "bad-garbage": bad_garbage}
+       "bad-too-big": bad_too_big, "bad-control-chars": bad_control_chars_in_name, "bad-absurd-size": bad_absurd_size, "bad-garbage": bad_garbage}
 
 
 def split_tar(path, n):

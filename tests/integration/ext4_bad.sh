@@ -42,6 +42,9 @@ for fx in $(python3 "$X4/mklayers.py" list | grep '^bad-'); do
     else
         fail "$fx: the error does not name the entry /$entry/: $msg"
     fi
+    if printf '%s' "$msg" | grep -q $'\x1b'; then
+        fail "$fx: the error carries a raw escape character"
+    fi
     left=$(ls -A "$out_dir")
     check "$fx: no output or temporary file left" [ -z "$left" ]
     [ -z "$left" ] || { echo "left behind: $left"; rm -f "$out_dir"/* "$out_dir"/.[!.]*; }
