@@ -311,6 +311,9 @@ def fx_sparse():
     # 300 data extents separated by holes: an extent tree deeper than the inode's four slots
     w.add_sparse("fragmented", 600 * 8192, _chunks([(i * 8192 + 4096, 4096) for i in range(300)]),
                  mtime_ns=T0 + 4)
+    # 2000 separate blocks: more extents than one index block holds (depth-2 tree)
+    w.add_sparse("deep-extents", 2000 * 8192, _chunks([(i * 8192, 512) for i in range(2000)]),
+                 mtime_ns=T0 + 7)
     w.add_sparse("unaligned", 100000, _chunks([(1, 512), (5000, 1024), (99990, 10)]), mtime_ns=T0)
     l1 = done(b, w)
     b, w = layer("gnu")
@@ -328,8 +331,8 @@ def fx_bigsparse():
     size = 5 * 2 ** 30
     w.add_sparse("sparse-5g", size, _chunks([(0, 65536), (2 ** 30, 4096), (4 * 2 ** 30 + 12345, 1024),
                                              (size - 4096, 4096)]), mtime_ns=T0 + 1)
-    # a large file with real data, many extents of contiguous blocks
-    w.add("dense-24m", data=bytes(range(256)) * (24 * 4096), mtime_ns=T0 + 2)
+    # a large file with real data: longer than one extent (32768 blocks = 128 MiB)
+    w.add("dense-136m", data=bytes(range(256)) * (136 * 4096), mtime_ns=T0 + 2)
     return [done(b, w)]
 
 
