@@ -61,15 +61,36 @@ class Layout:
             os.rename(p + ".tmp", p)
         return d
 
-    def image(self, layers, tag="latest"):
-        """layers: list of (raw_tar_bytes_or_path, compression, stored_blob_override)."""
+    def image(self, layers, tag="latest", platforms=None):
+        """layers: list of (raw_tar_bytes_or_path, compression, stored_blob_override).
+        platforms: [(os, arch, layers)...] instead: one index with a manifest each."""
+        if platforms:
+            entries = [self.manifest(ls, o, a) for o, a, ls in platforms]
+            idx = json.dumps({"schemaVersion": 2,
+                              "mediaType": "application/vnd.oci.image.index.v1+json",
+                              "manifests": entries}, sort_keys=True).encode()
+            index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                     "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                                    "digest": self.blob(idx), "size": len(idx),
+                                    "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+            with open(os.path.join(self.out, "index.json"), "w") as f:
+                json.dump(index, f)
+            return
+        entry = self.manifest(layers, "linux", "amd64")
+        entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                 "manifests": [entry]}
+        with open(os.path.join(self.out, "index.json"), "w") as f:
+            json.dump(index, f)
+
+    def manifest(self, layers, os_, arch):
         descs, diff_ids = [], []
         for raw, how, override in layers:
             stored = override if override is not None else compress(raw, how)
             diff_ids.append(sha256(raw))
             descs.append({"mediaType": MT_LAYER[how], "digest": self.blob(stored),
                           "size": len(stored)})
-        config = json.dumps({"architecture": "amd64", "os": "linux",
+        config = json.dumps({"architecture": arch, "os": os_,
                              "config": {"Env": ["PATH=/usr/bin:/bin"]},
                              "rootfs": {"type": "layers", "diff_ids": diff_ids},
                              "history": [{"created_by": "mklayers.py"} for _ in layers]},
@@ -79,13 +100,9 @@ class Layout:
                                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                                           "digest": self.blob(config), "size": len(config)},
                                "layers": descs}, sort_keys=True).encode()
-        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                 "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                "digest": self.blob(manifest), "size": len(manifest),
-                                "platform": {"architecture": "amd64", "os": "linux"},
-                                "annotations": {"org.opencontainers.image.ref.name": tag}}]}
-        with open(os.path.join(self.out, "index.json"), "w") as f:
-            json.dump(index, f)
+        return {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": self.blob(manifest), "size": len(manifest),
+                "platform": {"architecture": arch, "os": os_}}
 
 
 def layer(fmt="pax"):
@@ -575,6 +592,16 @@ def split_tar(path, n):
 def main(argv):
     if len(argv) >= 2 and argv[1] == "list":
         print("\n".join(list(GOOD) + list(BAD)))
+        return 0
+    if len(argv) >= 3 and argv[1] == "platforms":
+        # one index, three platforms, each with a file naming it
+        plats = []
+        for o, a in (("linux", "arm64"), ("linux", "amd64"), ("linux", "riscv64")):
+            b, w = layer()
+            w.add("./", DIR, mtime_ns=T0)
+            w.add("platform", data=("%s/%s\n" % (o, a)).encode(), mtime_ns=T0)
+            plats.append((o, a, [(done(b, w), "gzip", None)]))
+        Layout(argv[2]).image(None, platforms=plats)
         return 0
     if len(argv) >= 4 and argv[1] == "fromtar":
         src, out = argv[2], argv[3]

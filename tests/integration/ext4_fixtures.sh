@@ -79,6 +79,20 @@ unpack_and_judge "hardlinks-512g" "$T/fx-hl-big" "$T/exp/hardlinks" --size 512G
 check "hardlinks-512g: a 512 GiB image stays sparse (< 64 MiB on disk)" \
     [ "$(du -k "$T/hardlinks-512g.ext4" | cut -f1)" -lt 65536 ]
 
+# a multi-platform index: the host's platform by default, --platform picks another
+python3 "$X4/mklayers.py" platforms "$T/plat" &&
+    skopeo copy -q --all --preserve-digests "oci:$T/plat:latest" "oci:$CONTAINER_ROOT/content:plat:1" >/dev/null ||
+    fail "platforms: layout and import"
+check "platforms: default is linux/amd64" bash -c "'$CZ_BIN' image unpack plat:1 -o '$T/plat.ext4' &&
+    [ \"\$(debugfs -R 'cat /platform' '$T/plat.ext4' 2>/dev/null)\" = linux/amd64 ]"
+check "platforms: --platform linux/arm64" bash -c "'$CZ_BIN' image unpack plat:1 -o '$T/plat.ext4' --platform linux/arm64 &&
+    [ \"\$(debugfs -R 'cat /platform' '$T/plat.ext4' 2>/dev/null)\" = linux/arm64 ]"
+check "platforms: e2fsck -fn is silent" ext4_fsck_clean "$T/plat.ext4"
+rm -f "$T/plat.ext4"
+expect_fail "platforms: a platform the index lacks is refused" "s390x|platform" \
+    cz image unpack plat:1 -o "$T/plat.ext4" --platform linux/s390x
+check "platforms: no output after the refusal" [ ! -e "$T/plat.ext4" ]
+
 # progress on a terminal (bytes and entries), nothing on a pipe
 ext4_import "$T/fx-attrs-sized" prog:1
 tty_out=$(script -qec "'$CZ_BIN' image unpack prog:1 --output '$T/prog.ext4'" /dev/null 2>&1)
