@@ -17,7 +17,8 @@ against what the lower layers left:
     not defined, so its path is written to FILE (--implicit) for treesum.py;
   - a directory's mtime is the one of the last entry describing it (GNU tar would
     leave "now" on a lower directory that a later layer adds to).
-Whiteout entries themselves never appear. Entries are listed with Python's tarfile,
+Whiteout entries themselves never appear, nor aufs metadata: any entry with a path
+component starting with `.wh..wh.` (other than the opaque marker), e.g. `.wh..wh.plnk/N`. Entries are listed with Python's tarfile,
 extracted with GNU tar: two readers that must agree (an entry one of them does not
 see makes the tree compare fail).
 """
@@ -32,6 +33,7 @@ import tarfile
 
 WH = ".wh."
 OPQ = ".wh..wh..opq"
+AUFS = ".wh..wh."
 
 
 def norm(name):
@@ -78,7 +80,10 @@ def list_entries(path, media):
                 ns = int((Decimal(m.pax_headers["mtime"]) * 10 ** 9).to_integral_value(ROUND_FLOOR))
             else:
                 ns = int(m.mtime) * 10 ** 9
-            out.append((norm(name), m.isdir(), ns))
+            name = norm(name)
+            if any(c.startswith(AUFS) for c in name.split("/")) and os.path.basename(name) != OPQ:
+                continue     # aufs metadata (.wh..wh.plnk/... and the like) is not content
+            out.append((name, m.isdir(), ns))
     if p.wait() != 0:
         raise SystemExit("decompressing %s failed" % path)
     return out

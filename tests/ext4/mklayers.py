@@ -182,6 +182,14 @@ def fx_whiteouts():
     w.add("opq2/", DIR, mtime_ns=T0 + 120)
     w.add("opq2/new", data=b"new\n", mtime_ns=T0 + 121)
     w.add("opq2/.wh..wh..opq", mtime_ns=T0)
+    # an opaque marker in a directory no lower layer has
+    w.add("freshopq/", DIR, mtime_ns=T0 + 130)
+    w.add("freshopq/.wh..wh..opq", mtime_ns=T0)
+    w.add("freshopq/f", data=b"f\n", mtime_ns=T0 + 131)
+    # aufs metadata (.wh..wh.*) is not content
+    w.add(".wh..wh.plnk/", DIR, mtime_ns=T0)
+    w.add(".wh..wh.plnk/123.456", data=b"aufs\n", mtime_ns=T0)
+    w.add("a/.wh..wh.aufs", data=b"", mtime_ns=T0)
     l2 = done(b, w)
     b, w = layer()
     # opaque marker without a directory entry in this layer; empties opq3
