@@ -186,10 +186,6 @@ def fx_whiteouts():
     w.add("freshopq/", DIR, mtime_ns=T0 + 130)
     w.add("freshopq/.wh..wh..opq", mtime_ns=T0)
     w.add("freshopq/f", data=b"f\n", mtime_ns=T0 + 131)
-    # aufs metadata (.wh..wh.*) is not content
-    w.add(".wh..wh.plnk/", DIR, mtime_ns=T0)
-    w.add(".wh..wh.plnk/123.456", data=b"aufs\n", mtime_ns=T0)
-    w.add("a/.wh..wh.aufs", data=b"", mtime_ns=T0)
     l2 = done(b, w)
     b, w = layer()
     # opaque marker without a directory entry in this layer; empties opq3
@@ -434,6 +430,21 @@ def fx_opqroot():
     return [l1, done(b, w)]
 
 
+def fx_aufs():
+    # aufs metadata (.wh..wh.*) is not content (Docker skips it all)
+    b, w = layer()
+    w.add("./", DIR, mtime_ns=T0)
+    w.add("a/", DIR, mtime_ns=T0)
+    w.add("a/file", data=b"file\n", mtime_ns=T0)
+    l1 = done(b, w)
+    b, w = layer()
+    w.add(".wh..wh.plnk/", DIR, mtime_ns=T0)
+    w.add(".wh..wh.plnk/123.456", data=b"aufs\n", mtime_ns=T0)
+    w.add("a/.wh..wh.aufs", data=b"", mtime_ns=T0)
+    w.add("a/new", data=b"new\n", mtime_ns=T0 + 1)
+    return [l1, done(b, w)]
+
+
 def fx_noeoa():
     b, w = layer()
     w.add("./", DIR, mtime_ns=T0)
@@ -459,7 +470,7 @@ def fx_empty():
 
 GOOD = {"whiteouts": fx_whiteouts, "replace": fx_replace, "hardlinks": fx_hardlinks,
         "parents": fx_parents, "names": fx_names, "sparse": fx_sparse, "bigsparse": fx_bigsparse,
-        "bigdir": fx_bigdir, "attrs": fx_attrs, "opqroot": fx_opqroot, "noeoa": fx_noeoa,
+        "bigdir": fx_bigdir, "attrs": fx_attrs, "opqroot": fx_opqroot, "aufs": fx_aufs, "noeoa": fx_noeoa,
         "empty": fx_empty}
 
 

@@ -45,7 +45,7 @@ for fx in $(python3 "$X4/mklayers.py" list | grep -v '^bad-'); do
         known() { sed -E 's/user\.k000=,//; s/,user\.empty=\]/]/; /^\.wh\.\.wh\./d' "$1" |
             case $fx in
             parents) sed -E '/^(\.|top) d /s/ mtime=.*//' ;;
-            whiteouts) sed -E '/^\. d /s/ mtime=.*//' ;;
+            aufs) sed -E '/^\. d /s/ mtime=.*//' ;;
             *) cat ;;
             esac; }
         known "$T/exp/$fx.sum" >"$T/$fx.exp.u"
