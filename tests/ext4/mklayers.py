@@ -249,6 +249,13 @@ def fx_hardlinks():
     w.add("base/sym-hard", HARD, linkname="base/sym", mtime_ns=T0)    # a hard link to a symlink
     w.add("base/fifo", FIFO, mode=0o600, mtime_ns=T0 + 4)
     w.add("base/fifo-hard", HARD, linkname="base/fifo", mtime_ns=T0)  # and to a FIFO
+    # the other name of a file lives in a directory that later layers remove or replace
+    w.add("gone/", DIR, mtime_ns=T0)
+    w.add("gone/x", data=b"outlives its directory\n", mtime_ns=T0 + 5)
+    w.add("keep-x", HARD, linkname="gone/x", mtime_ns=T0)
+    w.add("replaced/", DIR, mtime_ns=T0)
+    w.add("replaced/y", data=b"outlives the replacement\n", mtime_ns=T0 + 6)
+    w.add("keep-y", HARD, linkname="replaced/y", mtime_ns=T0)
     l1 = done(b, w)
     b, w = layer()
     w.add("links/", DIR, mtime_ns=T0 + 10)
@@ -259,6 +266,12 @@ def fx_hardlinks():
     w.add("base/", DIR, mtime_ns=T0 + 12)
     w.add("base/file2", data=b"two v2\n", mode=0o600, mtime_ns=T0 + 13)
     w.add("links/h3", HARD, linkname="base/file2", mtime_ns=T0)     # the new version
+    # a link, then its target path written again in the same layer: the link keeps the old
+    w.add("links/t1", data=b"t1 old\n", mtime_ns=T0 + 14)
+    w.add("links/t1h", HARD, linkname="links/t1", mtime_ns=T0)
+    w.add("links/t1", data=b"t1 new, longer\n", mtime_ns=T0 + 15)
+    w.add(".wh.gone", mtime_ns=T0)
+    w.add("replaced", data=b"a file now\n", mtime_ns=T0 + 16)
     l2 = done(b, w)
     b, w = layer()
     w.add("base/.wh.file1", mtime_ns=T0)   # h1 and inl survive with the content
