@@ -5,8 +5,8 @@
 #   (a)   `umoci unpack` then `mke2fs -t ext4 -d` of its rootfs
 #   (b)   `mke2fs -t ext4 -d` alone, from the already extracted tree
 #   (c)   the floor: `gzip -dc LAYER >/dev/null` (`zstd -dc` for the zstd layer)
-# Each cell is the median of REPEAT runs after one warm-up (page cache warm; outputs on the
-# same file system); ratios come from the same run; peak RSS from /usr/bin/time -f %M
+# Each cell is the median of REPEAT interleaved rounds after a warm-up round (page cache
+# warm; outputs on the same file system); ratios come from the same run; peak RSS from /usr/bin/time -f %M
 # (for (a), the larger of its two steps). Prints a markdown table and updates the
 # "unpack" section of bench/RESULTS.md.
 # Usage: bench/unpack.sh [BUILD_DIR] [REPEAT]    (root: mke2fs -d keeps owners)
@@ -58,22 +58,37 @@ run_a() {
 run_b() { rm -f "$W/b.ext4"; measure mke2fs -q -F -t ext4 -d "$W/tree/rootfs" "$W/b.ext4" "$(tree_size "$W/tree/rootfs")"; }
 run_floor() { measure sh -c "$1 -dc '$2' >/dev/null"; }
 
-# median over REPEAT runs of FUNC ARGS (after a warm-up): "seconds peak_rss_kB"
-median() {
-    local i out m
-    "$@" >/dev/null
-    out=$(for i in $(seq 1 "$repeat"); do "$@"; done)
-    m=$(( (repeat + 1) / 2 ))
-    echo "$(echo "$out" | cut -d' ' -f1 | sort -n | sed -n "${m}p")" \
-        "$(echo "$out" | cut -d' ' -f2 | sort -n | sed -n "${m}p")"
-}
+# REPEAT rounds after a warm-up; each round runs every method once, interleaved, so load
+# from other jobs falls on all of them alike. med NAME: the median "seconds peak_rss_kB".
+methods=("ours:run_ours bench-gz:1" "a:run_a" "b:run_b" "c:run_floor gzip $gzl"
+    "oz:run_ours bench-zst:1" "cz:run_floor zstd $zsl")
+# for information: ISA-L's igzip (Debian isal), the inflater ours uses, as a harder floor
+command -v igzip >/dev/null && methods+=("ig:run_floor igzip $gzl")
 umoci unpack --image "$W/gz:latest" "$W/tree" >/dev/null 2>&1
-read -r o_t o_m < <(median run_ours bench-gz:1)
-read -r a_t a_m < <(median run_a)
-read -r b_t b_m < <(median run_b)
-read -r c_t c_m < <(median run_floor gzip "$gzl")
-read -r oz_t oz_m < <(median run_ours bench-zst:1)
-read -r cz_t cz_m < <(median run_floor zstd "$zsl")
+for round in $(seq 0 "$repeat"); do
+    for m in "${methods[@]}"; do
+        r=$(${m#*:})
+        [ "$round" -gt 0 ] && echo "$r" >>"$W/res.${m%%:*}"
+    done
+done
+med() {
+    local k=$(( (repeat + 1) / 2 ))
+    echo "$(cut -d' ' -f1 "$W/res.$1" | sort -n | sed -n "${k}p")" \
+        "$(cut -d' ' -f2 "$W/res.$1" | sort -n | sed -n "${k}p")"
+}
+read -r o_t o_m < <(med ours)
+read -r a_t a_m < <(med a)
+read -r b_t b_m < <(med b)
+read -r c_t c_m < <(med c)
+read -r oz_t oz_m < <(med oz)
+read -r cz_t cz_m < <(med cz)
+if [ -f "$W/res.ig" ]; then
+    read -r ig_t ig_m < <(med ig)
+    igrow="| for information: \`igzip -dc\` (ISA-L) to /dev/null | $(awk -v u="$ig_t" 'BEGIN{printf "%.3f", u/1e6}') | $(awk -v k="$ig_m" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v a="$o_t" -v b="$ig_t" 'BEGIN{printf "%.2f", a/b}')x this floor |"
+else
+    igrow="| for information: \`igzip -dc\` (ISA-L) | - | - | not installed (Debian isal) |"
+fi
+spread() { awk '{print $1/1e6}' "$W/res.$1" | sort -n | awk '{a[NR]=$1} END{printf "%.3f-%.3f", a[1], a[NR]}'; }
 entries=$(tar -tf "$rootfs" | wc -l)
 tarmb=$(( $(stat -c %s "$rootfs") / 1048576 ))
 gzmb=$(awk -v s="$(stat -c %s "$gzl")" 'BEGIN{printf "%.1f", s/1048576}')
@@ -90,8 +105,9 @@ table=$(cat <<TABLE
 \`bench/unpack.sh build $repeat\`, $(date -u '+%Y-%m-%d %H:%M') UTC, 2 cores shared with other jobs
 (load average $load at the end). The debootstrap bookworm minbase rootfs: $entries entries,
 $tarmb MiB tar; gzip layer $gzmb MiB (level 6), zstd layer $zsmb MiB (level 3). Our image
-(sized to fit, no journal) is $imgmb MiB. Median of $repeat runs after a warm-up, page cache
-warm, all outputs on the same disk; ratios from this run.
+(sized to fit, no journal) is $imgmb MiB. Median of $repeat rounds after a warm-up round; each
+round runs every method once, interleaved; page cache warm; all outputs on the same disk;
+ratios from this run. Range of ours over the rounds: gzip $(spread ours) s, zstd $(spread oz) s.
 
 | gzip layer -> ext4 | time (s) | peak RSS (MiB) | ours is ... |
 |---|---:|---:|---|
@@ -99,6 +115,7 @@ warm, all outputs on the same disk; ratios from this run.
 | (a) \`umoci unpack\` + \`mke2fs -t ext4 -d\` | $(s "$a_t") | $(mb "$a_m") | $(r "$a_t" "$o_t")x faster (target >= 4x: $(verdict "$(r "$a_t" "$o_t")" 4 ge)) |
 | (b) \`mke2fs -t ext4 -d\` from the extracted tree | $(s "$b_t") | $(mb "$b_m") | $(r "$b_t" "$o_t")x faster (target > 1x: $(verdict "$(r "$b_t" "$o_t")" 1 ge)) |
 | (c) floor: \`gzip -dc\` to /dev/null | $(s "$c_t") | $(mb "$c_m") | $(r "$o_t" "$c_t")x the floor (target <= 1.3x: $(verdict "$(r "$o_t" "$c_t")" 1.3 le)) |
+$igrow
 
 | zstd layer -> ext4 | time (s) | peak RSS (MiB) | |
 |---|---:|---:|---|
