@@ -98,9 +98,11 @@ ext4_features() {
     done
     [ -z "$missing" ] || { echo "$img lacks features:$missing" >&2; return 1; }
     printf '%s\n' "$hdr" | grep -Eq '^Block size: +4096$' || { echo "$img: block size is not 4096" >&2; return 1; }
-    printf '%s\n' "$hdr" | grep -Eq '^Filesystem UUID: +[0-9a-f-]{36}$' &&
-        ! printf '%s\n' "$hdr" | grep -q '00000000-0000-0000-0000-000000000000' ||
-        { echo "$img: no UUID" >&2; return 1; }
+    if ! printf '%s\n' "$hdr" | grep -Eq '^Filesystem UUID: +[0-9a-f-]{36}$' ||
+        printf '%s\n' "$hdr" | grep -q '00000000-0000-0000-0000-000000000000'; then
+        echo "$img: no UUID" >&2
+        return 1
+    fi
     debugfs -R 'stat /lost+found' "$img" 2>/dev/null | grep -q 'Type: directory' ||
         { echo "$img: no lost+found directory" >&2; return 1; }
 }

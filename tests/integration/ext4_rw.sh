@@ -49,7 +49,7 @@ PY
 modify_attrs() {
     local d=$1
     echo appended >>"$d/user-attrs" &&
-        rm -rf "$d/dev" "$d/modes/f4755" &&
+        rm -rf "${d:?}/dev" "$d/modes/f4755" &&
         mv "$d/times" "$d/times-renamed" &&
         python3 -c 'import os,sys; os.setxattr(sys.argv[1]+"/big-xattr","user.more",b"m"*500); os.removexattr(sys.argv[1]+"/caps","security.capability")' "$d" &&
         truncate -s 10M "$d/many-xattrs" && chmod 0600 "$d/caps" && chown 5:6 "$d/acl-file"
