@@ -2,6 +2,7 @@
 # The judge: expectations come from GNU tar (applylayers.py) on a tmpfs, the kernel reads
 # our images through a read-only loop mount, treesum.py turns both trees into manifests.
 X4=$CZ_SRC/tests/ext4
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the source tree
 
 # ext4_require: every tool the judge needs, or the test fails (nothing is skipped silently).
 ext4_require() {
