@@ -384,9 +384,8 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         if (off < 0 || (uint64_t)off > at.size || len > at.size - (uint64_t)off)
             return cz_error_set(err, EINVAL, "data beyond the entry's size");
         if (len && cz_ext4_write(w, (uint64_t)off, buf, len, err) < 0) {
-            if (err->code == ENOSPC)
-                return cz_error_set(err, ENOSPC, "%s: %llu bytes do not fit", err->msg,
-                                    (unsigned long long)at.size);
+            if (err->code == ENOSPC) /* err->msg is "no space left in the image (SIZE)" */
+                return cz_error_wrap(err, "%llu bytes", (unsigned long long)at.size);
             return -1;
         }
     }
