@@ -297,10 +297,31 @@ static int apply_acls(struct applier *ap, struct archive_entry *e, const char *p
     return 0;
 }
 
+/* Under a root-level .wh..wh.* name (aufs metadata: .wh..wh.plnk/, .wh..wh.aufs,
+ * .wh..wh.orph/), other than the root's own opaque marker: skipped, children too,
+ * as Docker does. */
+static bool aufs_meta(const char *path)
+{
+    for (;;) {
+        if (*path == '/')
+            path++;
+        else if (path[0] == '.' && path[1] == '/')
+            path += 2;
+        else
+            break;
+    }
+    if (!cz_str_has_prefix(path, ".wh..wh."))
+        return false;
+    size_t n = strcspn(path, "/");
+    return n != strlen(OPAQUE) || strncmp(path, OPAQUE, n) || path[n + strspn(path + n, "/")];
+}
+
 static int apply_entry(struct applier *ap, struct archive *a, struct archive_entry *e,
                        const char *path, cz_error *err)
 {
     cz_ext4 *w = ap->w;
+    if (aufs_meta(path))
+        return 0;
     cz_autofree char *dir = NULL, *base = NULL;
     split_path(path, &dir, &base);
     if (cz_str_has_prefix(base, WHITEOUT)) {
