@@ -426,13 +426,15 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
         int ar = archive_read_next_header(a, &e);
         if (ar == ARCHIVE_EOF)
             break;
-        if (ar < ARCHIVE_WARN) {
+        if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+            /* ARCHIVE_RETRY: a header libarchive could not use (bad checksum) */
             const char *why = archive_error_string(a);
             if (!why)
                 why = "corrupt archive";
-            r = last[0]
-                    ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s", name, last, why)
-                    : cz_error_set(err, EINVAL, "layer %s: %s", name, why);
+            const char *what = ar == ARCHIVE_RETRY ? "bad tar header: " : "";
+            r = last[0] ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s%s", name, last,
+                                       what, why)
+                        : cz_error_set(err, EINVAL, "layer %s: %s%s", name, what, why);
             break;
         }
         const char *path = archive_entry_pathname(e);
