@@ -413,6 +413,14 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
     return 0;
 }
 
+/* "layer L: entry 'NAME': <err>", with the name and the writer's message (which
+ * may quote parts of it) escaped: one line, no control bytes. */
+static int entry_error(cz_error *err, const char *layer, const char *path)
+{
+    cz_autofree char *q = cz_str_escape(path), *why = cz_str_escape(err->msg);
+    return cz_error_set(err, err->code, "layer %s: entry '%s': %s", layer, q, why);
+}
+
 static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t layer_index,
                          struct source *src, cz_error *err)
 {
@@ -432,9 +440,10 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
             if (!why)
                 why = "corrupt archive";
             const char *what = ar == ARCHIVE_RETRY ? "bad tar header: " : "";
-            r = last[0] ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s%s", name, last,
-                                       what, why)
-                        : cz_error_set(err, EINVAL, "layer %s: %s%s", name, what, why);
+            cz_autofree char *qlast = cz_str_escape(last), *qwhy = cz_str_escape(why);
+            r = last[0] ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s%s", name, qlast,
+                                       what, qwhy)
+                        : cz_error_set(err, EINVAL, "layer %s: %s%s", name, what, qwhy);
             break;
         }
         const char *path = archive_entry_pathname(e);
@@ -450,12 +459,13 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
         snprintf(last, sizeof(last), "%s", path);
         const char *lk = archive_entry_hardlink(e);
         if (strlen(path) > 4096 || (lk && strlen(lk) > 4096)) {
+            cz_autofree char *q = cz_str_escape(path);
             r = cz_error_set(err, ENAMETOOLONG,
-                             "layer %s: entry '%.64s...': path longer than 4096 bytes", name, path);
+                             "layer %s: entry '%.64s...': path longer than 4096 bytes", name, q);
             break;
         }
         if (apply_entry(&ap, a, e, path, err) < 0) {
-            r = cz_error_wrap(err, "layer %s: entry '%s'", name, path);
+            r = entry_error(err, name, path);
             break;
         }
         if (src) {
