@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char unpack_usage[] =
     "Usage: container image unpack [OPTIONS] IMAGE --output FILE.ext4\n\n"
@@ -90,6 +91,11 @@ int cmd_image_unpack(struct cli *cli, int argc, char **argv, cz_error *err)
             o.progress = show_progress;
             o.progress_arg = &ps;
         }
+        /* label: the manifest's short digest, like an image ID (12 hex digits) */
+        const char *colon = strchr(img.manifest_desc.digest, ':');
+        char label[13];
+        snprintf(label, sizeof(label), "%s", colon ? colon + 1 : img.manifest_desc.digest);
+        o.image.label = label;
         r = cz_ext4_unpack_manifest(s, &img.manifest, output, &o, err);
         if (ps.shown)
             fputs("\r\033[K", stderr);

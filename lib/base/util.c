@@ -77,6 +77,67 @@ bool cz_str_has_suffix(const char *s, const char *suffix)
     return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (not a C1 control), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        n = 2;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        n = 3;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (p[0] == 0xC2)
+        lo = 0xA0; /* U+0080..U+009F are C1 controls */
+    else if (p[0] == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (p[0] == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (p[0] == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (p[0] == 0xF4)
+        hi = 0x8F; /* beyond U+10FFFF */
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+char *cz_str_escape(const char *s)
+{
+    cz_buf b = {0};
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n;
+        if (*p == '\\')
+            cz_buf_append(&b, "\\\\", 2);
+        else if (*p == '\n')
+            cz_buf_append(&b, "\\n", 2);
+        else if (*p == '\t')
+            cz_buf_append(&b, "\\t", 2);
+        else if (*p == '\r')
+            cz_buf_append(&b, "\\r", 2);
+        else if (*p >= 0x20 && *p < 0x7F)
+            cz_buf_append(&b, p, 1);
+        else if (*p >= 0x80 && (n = utf8_seq(p)) > 0) {
+            cz_buf_append(&b, p, n);
+            p += n;
+            continue;
+        } else {
+            char hex[5];
+            snprintf(hex, sizeof(hex), "\\x%02x", *p);
+            cz_buf_append(&b, hex, 4);
+        }
+        p++;
+    }
+    return cz_buf_steal(&b);
+}
+
 static void buf_reserve(cz_buf *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap)

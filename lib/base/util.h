@@ -59,6 +59,10 @@ char *cz_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool cz_str_has_prefix(const char *s, const char *prefix);
 bool cz_str_has_suffix(const char *s, const char *suffix);
+/* s (a name from outside: a tar entry, a path) made safe for a one-line message
+ * (allocated): backslash, newline, tab and CR as \\ \n \t \r, other control bytes,
+ * DEL, C1 controls and bytes that are not valid UTF-8 as \xNN. */
+char *cz_str_escape(const char *s);
 
 /* Growable byte buffer; always NUL-terminated for convenience. */
 typedef struct cz_buf {

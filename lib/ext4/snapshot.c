@@ -44,7 +44,9 @@ int cz_snapshot_ensure(cz_store *st, const char *manifest_digest, char **path_ou
         goto out;
     }
     uint64_t t0 = cz_now_ns();
-    struct cz_unpack_options o = {.image = {.sync = true}};
+    char label[13]; /* the manifest's short digest, as `image unpack` labels its images */
+    snprintf(label, sizeof(label), "%s", hex);
+    struct cz_unpack_options o = {.image = {.sync = true, .label = label}};
     if (cz_ext4_unpack_manifest(st, &m, path, &o, err) < 0) {
         cz_error_wrap(err, "snapshot %s", manifest_digest);
         goto out;

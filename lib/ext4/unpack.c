@@ -21,6 +21,241 @@
 #define WHITEOUT ".wh."
 #define OPAQUE ".wh..wh..opq"
 
+/* --- pax records libarchive loses --------------------------------------- */
+/* libarchive (3.6.2) cuts a pax path at a NUL byte and mis-normalizes negative
+ * fractional times (-1000000000.5 becomes -1000000000 s + 0.5 s, -0.75 becomes
+ * +0.75). The tar stream handed to libarchive is scanned on the side for pax
+ * headers ('x' blocks with a valid checksum at 512-byte offsets) saying either;
+ * what they say is applied to the entry whose headers libarchive read from the
+ * range holding that block, so blocks inside file data never match. */
+#define PAX_MAX (1u << 20) /* bigger pax headers are not inspected */
+#define PAX_CAPTURES 4
+
+struct pax_fix {
+    uint64_t off; /* stream offset of the pax header block */
+    bool nul;     /* a NUL inside path, linkpath or GNU.sparse.name */
+    bool neg[3];  /* mtime, atime, ctime negative with a fraction: sec/nsec */
+    int64_t sec[3];
+    uint32_t nsec[3];
+};
+
+struct paxscan {
+    uint64_t pos; /* stream offset of the next byte fed */
+    uint8_t blk[512];
+    size_t blk_len; /* a block split across chunks */
+    struct {
+        uint64_t off;
+        size_t need;
+        cz_buf body;
+    } cap[PAX_CAPTURES]; /* pax bodies split across chunks */
+    size_t n_cap;
+    struct pax_fix *fix; /* notable pax headers not yet matched */
+    size_t n_fix;
+    bool off; /* the stream is compressed: libarchive decodes it */
+};
+
+static uint64_t octal(const uint8_t *p, size_t n, bool *ok)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    *ok = false;
+    while (i < n && p[i] == ' ')
+        i++;
+    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++) {
+        if (v >> 60)
+            return 0;
+        v = v * 8 + (uint64_t)(p[i] - '0');
+        *ok = true;
+    }
+    return v;
+}
+
+/* A pax time "-I.F" that is negative with a nonzero fraction, as sec/nsec. */
+static bool pax_neg_time(const char *v, size_t n, int64_t *sec, uint32_t *nsec)
+{
+    if (n < 2 || v[0] != '-')
+        return false;
+    size_t i = 1;
+    int64_t ip = 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+        if (i > 18)
+            return false;
+        ip = ip * 10 + (v[i] - '0');
+    }
+    if (i == 1 || i >= n || v[i] != '.')
+        return false;
+    uint32_t f = 0, scale = 100000000;
+    for (i++; i < n && v[i] >= '0' && v[i] <= '9'; i++, scale /= 10)
+        f += (uint32_t)(v[i] - '0') * scale;
+    if (!f)
+        return false;
+    *sec = -ip - 1;
+    *nsec = 1000000000u - f;
+    return true;
+}
+
+/* Records "LEN KEY=VALUE\n" of the pax header at off. */
+static void pax_parse(struct paxscan *ps, uint64_t off, const uint8_t *b, size_t n)
+{
+    static const char *const times[] = {"mtime", "atime", "ctime"};
+    struct pax_fix f = {.off = off};
+    bool notable = false;
+    size_t i = 0;
+    while (i < n) {
+        size_t len = 0, j = i;
+        while (j < n && b[j] >= '0' && b[j] <= '9' && len < PAX_MAX)
+            len = len * 10 + (size_t)(b[j++] - '0');
+        if (j >= n || b[j] != ' ' || len <= j - i || len > n - i || b[i + len - 1] != '\n')
+            break; /* malformed: libarchive says so */
+        const uint8_t *k = b + j + 1, *end = b + i + len - 1;
+        const uint8_t *eq = memchr(k, '=', (size_t)(end - k));
+        if (eq) {
+            size_t kl = (size_t)(eq - k), vl = (size_t)(end - eq - 1);
+            const char *v = (const char *)eq + 1;
+            if ((kl == 4 && !memcmp(k, "path", 4)) || (kl == 8 && !memcmp(k, "linkpath", 8)) ||
+                (kl == 15 && !memcmp(k, "GNU.sparse.name", 15)))
+                f.nul |= memchr(v, 0, vl) != NULL;
+            for (int t = 0; t < 3; t++)
+                if (kl == 5 && !memcmp(k, times[t], 5))
+                    f.neg[t] = pax_neg_time(v, vl, &f.sec[t], &f.nsec[t]);
+        }
+        i += len;
+    }
+    notable = f.nul || f.neg[0] || f.neg[1] || f.neg[2];
+    if (!notable)
+        return;
+    ps->fix = cz_xrealloc(ps->fix, (ps->n_fix + 1) * sizeof(*ps->fix));
+    ps->fix[ps->n_fix++] = f;
+}
+
+/* The header block hdr at off; its body starts at rest (avail bytes here). */
+static void pax_block(struct paxscan *ps, const uint8_t *hdr, uint64_t off, const uint8_t *rest,
+                      size_t avail)
+{
+    if (hdr[156] != 'x' && hdr[156] != 'X')
+        return;
+    bool ok;
+    uint64_t sum = octal(hdr + 148, 8, &ok), u = 0;
+    int64_t sg = 0;
+    for (size_t i = 0; i < 512; i++) {
+        uint8_t c = i >= 148 && i < 156 ? ' ' : hdr[i];
+        u += c;
+        sg += (int8_t)c;
+    }
+    if (!ok || (sum != u && (int64_t)sum != sg))
+        return;
+    uint64_t size = octal(hdr + 124, 12, &ok);
+    if (!ok || size > PAX_MAX)
+        return;
+    if (size <= avail) {
+        pax_parse(ps, off, rest, size);
+    } else if (ps->n_cap < PAX_CAPTURES) {
+        ps->cap[ps->n_cap].off = off;
+        ps->cap[ps->n_cap].need = size - avail;
+        ps->cap[ps->n_cap].body = (cz_buf){0};
+        cz_buf_append(&ps->cap[ps->n_cap].body, rest, avail);
+        ps->n_cap++;
+    }
+}
+
+/* The next len bytes of the tar stream. */
+static void pax_feed(struct paxscan *ps, const uint8_t *d, size_t len)
+{
+    if (ps->off || !len)
+        return;
+    for (size_t c = 0; c < ps->n_cap;) {
+        size_t take = CZ_MIN(ps->cap[c].need, len);
+        cz_buf_append(&ps->cap[c].body, d, take);
+        ps->cap[c].need -= take;
+        if (ps->cap[c].need) {
+            c++;
+            continue;
+        }
+        pax_parse(ps, ps->cap[c].off, (const uint8_t *)ps->cap[c].body.data, ps->cap[c].body.len);
+        cz_buf_free(&ps->cap[c].body);
+        ps->cap[c] = ps->cap[--ps->n_cap];
+    }
+    size_t i = 0;
+    if (ps->blk_len) {
+        size_t take = CZ_MIN(512 - ps->blk_len, len);
+        memcpy(ps->blk + ps->blk_len, d, take);
+        ps->blk_len += take;
+        i = take;
+        if (ps->blk_len == 512) {
+            ps->blk_len = 0;
+            pax_block(ps, ps->blk, ps->pos - (512 - take), d + i, len - i);
+        }
+    }
+    for (; i + 512 <= len; i += 512)
+        pax_block(ps, d + i, ps->pos + i, d + i + 512, len - i - 512);
+    if (i < len) {
+        memcpy(ps->blk, d + i, len - i);
+        ps->blk_len = len - i;
+    }
+    ps->pos += len;
+}
+
+static void pax_free(struct paxscan *ps)
+{
+    for (size_t c = 0; c < ps->n_cap; c++)
+        cz_buf_free(&ps->cap[c].body);
+    free(ps->fix);
+    *ps = (struct paxscan){0};
+}
+
+/* What the pax headers of the entry just read (stream range [start, end)) say. */
+static void pax_match(struct paxscan *ps, uint64_t start, uint64_t end, struct pax_fix *out)
+{
+    *out = (struct pax_fix){0};
+    size_t k = 0;
+    for (size_t i = 0; i < ps->n_fix; i++) {
+        struct pax_fix *f = &ps->fix[i];
+        if (f->off >= end) {
+            ps->fix[k++] = *f;
+            continue;
+        }
+        if (f->off < start)
+            continue;
+        out->nul |= f->nul;
+        for (int t = 0; t < 3; t++) {
+            if (!f->neg[t])
+                continue;
+            out->neg[t] = true;
+            out->sec[t] = f->sec[t];
+            out->nsec[t] = f->nsec[t];
+        }
+    }
+    ps->n_fix = k;
+}
+
+/* After archive_read_next_header: the fixes for this entry. */
+static void pax_entry(struct paxscan *ps, struct archive *a, struct pax_fix *out)
+{
+    *out = (struct pax_fix){0};
+    if (!ps || ps->off)
+        return;
+    if (archive_filter_count(a) > 1) { /* libarchive decompresses: we saw no tar */
+        pax_free(ps);
+        ps->off = true;
+        return;
+    }
+    la_int64_t start = archive_read_header_position(a), end = archive_filter_bytes(a, 0);
+    if (start >= 0 && end >= start)
+        pax_match(ps, (uint64_t)start, (uint64_t)end, out);
+}
+
+static void pax_times(const struct pax_fix *f, struct cz_ext4_attr *at)
+{
+    int64_t *sec[3] = {&at->mtime, &at->atime, &at->ctime};
+    uint32_t *nsec[3] = {&at->mtime_ns, &at->atime_ns, &at->ctime_ns};
+    for (int t = 0; t < 3; t++) {
+        if (f->neg[t]) {
+            *sec[t] = f->sec[t];
+            *nsec[t] = f->nsec[t];
+        }
+    }
+}
+
 /* --- gzip through ISA-L ------------------------------------------------- */
 struct source {
     int fd;
@@ -34,6 +269,7 @@ struct source {
     void *progress_arg;
     struct cz_unpack_progress p;
     uint64_t last_report;
+    struct paxscan scan;
 };
 
 static ssize_t read_in(struct source *s, uint8_t *buf, size_t n)
@@ -126,6 +362,7 @@ static la_ssize_t gz_read(struct archive *a, void *arg, const void **buf)
             s->finished = true;
         if (got) {
             *buf = s->out;
+            pax_feed(&s->scan, s->out, got);
             s->bytes += got;
             report(s, false);
             return (la_ssize_t)got;
@@ -150,6 +387,7 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
             return -1;
         }
         *buf = s->out;
+        pax_feed(&s->scan, s->out, n + (size_t)r);
         s->bytes += n + (size_t)r;
         return (la_ssize_t)(n + (size_t)r);
     }
@@ -159,6 +397,7 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
         return -1;
     }
     *buf = s->out;
+    pax_feed(&s->scan, s->out, (size_t)r);
     s->bytes += (size_t)r;
     report(s, false);
     return r;
@@ -169,6 +408,7 @@ struct applier {
     cz_ext4 *w;
     const char *layer;
     struct source *src;
+    struct pax_fix fix; /* what libarchive lost from this entry's pax header */
 };
 
 /* "a/b/c/" -> dir "a/b", base "c" (in buf) */
@@ -297,10 +537,33 @@ static int apply_acls(struct applier *ap, struct archive_entry *e, const char *p
     return 0;
 }
 
+/* Under a root-level .wh..wh.* name (aufs metadata: .wh..wh.plnk/, .wh..wh.aufs,
+ * .wh..wh.orph/), other than the root's own opaque marker: skipped, children too,
+ * as Docker does. */
+static bool aufs_meta(const char *path)
+{
+    for (;;) {
+        if (*path == '/')
+            path++;
+        else if (path[0] == '.' && path[1] == '/')
+            path += 2;
+        else
+            break;
+    }
+    if (!cz_str_has_prefix(path, ".wh..wh."))
+        return false;
+    size_t n = strcspn(path, "/");
+    return n != strlen(OPAQUE) || strncmp(path, OPAQUE, n) || path[n + strspn(path + n, "/")];
+}
+
 static int apply_entry(struct applier *ap, struct archive *a, struct archive_entry *e,
                        const char *path, cz_error *err)
 {
     cz_ext4 *w = ap->w;
+    if (ap->fix.nul)
+        return cz_error_set(err, EINVAL, "NUL byte inside the path in its pax header");
+    if (aufs_meta(path))
+        return 0;
     cz_autofree char *dir = NULL, *base = NULL;
     split_path(path, &dir, &base);
     if (cz_str_has_prefix(base, WHITEOUT)) {
@@ -330,6 +593,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
     at.ctime = archive_entry_ctime_is_set(e) ? archive_entry_ctime(e) : at.mtime;
     at.ctime_ns =
         archive_entry_ctime_is_set(e) ? (uint32_t)archive_entry_ctime_nsec(e) : at.mtime_ns;
+    pax_times(&ap->fix, &at);
     at.dev_major = (uint32_t)archive_entry_rdevmajor(e);
     at.dev_minor = (uint32_t)archive_entry_rdevminor(e);
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
@@ -384,19 +648,26 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         if (off < 0 || (uint64_t)off > at.size || len > at.size - (uint64_t)off)
             return cz_error_set(err, EINVAL, "data beyond the entry's size");
         if (len && cz_ext4_write(w, (uint64_t)off, buf, len, err) < 0) {
-            if (err->code == ENOSPC)
-                return cz_error_set(err, ENOSPC, "%s: %llu bytes do not fit", err->msg,
-                                    (unsigned long long)at.size);
+            if (err->code == ENOSPC) /* err->msg is "no space left in the image (SIZE)" */
+                return cz_error_wrap(err, "%llu bytes", (unsigned long long)at.size);
             return -1;
         }
     }
     return 0;
 }
 
-static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t layer_index,
-                         struct source *src, cz_error *err)
+/* "layer L: entry 'NAME': <err>", with the name and the writer's message (which
+ * may quote parts of it) escaped: one line, no control bytes. */
+static int entry_error(cz_error *err, const char *layer, const char *path)
 {
-    struct applier ap = {w, name, src};
+    cz_autofree char *q = cz_str_escape(path), *why = cz_str_escape(err->msg);
+    return cz_error_set(err, err->code, "layer %s: entry '%s': %s", layer, q, why);
+}
+
+static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t layer_index,
+                         struct source *src, struct paxscan *scan, cz_error *err)
+{
+    struct applier ap = {w, name, src, {0}};
     w->layer = (uint32_t)layer_index + 1;
     struct archive_entry *e;
     uint64_t count = 0;
@@ -406,15 +677,19 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
         int ar = archive_read_next_header(a, &e);
         if (ar == ARCHIVE_EOF)
             break;
-        if (ar < ARCHIVE_WARN) {
+        if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+            /* ARCHIVE_RETRY: a header libarchive could not use (bad checksum) */
             const char *why = archive_error_string(a);
             if (!why)
                 why = "corrupt archive";
-            r = last[0]
-                    ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s", name, last, why)
-                    : cz_error_set(err, EINVAL, "layer %s: %s", name, why);
+            const char *what = ar == ARCHIVE_RETRY ? "bad tar header: " : "";
+            cz_autofree char *qlast = cz_str_escape(last), *qwhy = cz_str_escape(why);
+            r = last[0] ? cz_error_set(err, EINVAL, "layer %s: after entry '%s': %s%s", name, qlast,
+                                       what, qwhy)
+                        : cz_error_set(err, EINVAL, "layer %s: %s%s", name, what, qwhy);
             break;
         }
+        pax_entry(scan, a, &ap.fix);
         const char *path = archive_entry_pathname(e);
         if (!path || !*path) {
             r = cz_error_set(err, EINVAL, "layer %s: entry %llu has an empty name", name,
@@ -428,12 +703,13 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
         snprintf(last, sizeof(last), "%s", path);
         const char *lk = archive_entry_hardlink(e);
         if (strlen(path) > 4096 || (lk && strlen(lk) > 4096)) {
+            cz_autofree char *q = cz_str_escape(path);
             r = cz_error_set(err, ENAMETOOLONG,
-                             "layer %s: entry '%.64s...': path longer than 4096 bytes", name, path);
+                             "layer %s: entry '%.64s...': path longer than 4096 bytes", name, q);
             break;
         }
         if (apply_entry(&ap, a, e, path, err) < 0) {
-            r = cz_error_wrap(err, "layer %s: entry '%s'", name, path);
+            r = entry_error(err, name, path);
             break;
         }
         if (src) {
@@ -499,9 +775,10 @@ int cz_ext4_apply_layer_fd(cz_ext4 *w, int fd, const char *name, size_t layer_in
         r = cz_error_set(err, EINVAL, "layer %s: %s", name,
                          archive_error_string(a) ? archive_error_string(a) : "unreadable");
     } else {
-        r = apply_archive(w, a, name, layer_index, s, err);
+        r = apply_archive(w, a, name, layer_index, s, &s->scan, err);
     }
     archive_read_free(a);
+    pax_free(&s->scan);
     free(s->in);
     free(s->out);
     free(s);
@@ -512,12 +789,16 @@ int cz_ext4_apply_layer_mem(cz_ext4 *w, const void *data, size_t len, const char
                             size_t layer_index, cz_error *err)
 {
     struct archive *a = new_reader(true);
+    struct paxscan scan = {0};
     int r;
-    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK)
+    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
         r = cz_error_set(err, EINVAL, "layer %s: %s", name,
                          archive_error_string(a) ? archive_error_string(a) : "unreadable");
-    else
-        r = apply_archive(w, a, name, layer_index, NULL, err);
+    } else {
+        pax_feed(&scan, data, len);
+        r = apply_archive(w, a, name, layer_index, NULL, &scan, err);
+    }
+    pax_free(&scan);
     archive_read_free(a);
     return r;
 }

@@ -271,8 +271,10 @@ int cz_ext4_add(cz_ext4 *w, const char *path, const struct cz_ext4_attr *a,
     if (w->n_nodes >= EXT4_MAX_ENTRIES)
         return cz_error_set(err, EMFILE, "more than %u entries", EXT4_MAX_ENTRIES);
     struct ext4_inode *in = ext4_inode_new(w, a);
-    if (S_ISLNK(a->mode))
+    if (S_ISLNK(a->mode)) {
         in->symlink = cz_xstrdup(symlink_target);
+        in->mode = S_IFLNK | 0777; /* as symlink(2): Linux has no symlink permissions */
+    }
     ext4_node_new(w, dir, last, len, in);
     /* rough count of the blocks the layout will need for this entry */
     if (S_ISDIR(a->mode) || (S_ISLNK(a->mode) && strlen(symlink_target) >= 60))

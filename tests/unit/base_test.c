@@ -56,3 +56,28 @@ TEST(atomic_write_replaces)
     free(data);
     CHECK(cz_read_file(path, 3, &data, &len, &err) < 0);
 }
+
+TEST(str_escape_names_for_messages)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain/name.txt", "plain/name.txt"},
+        {"", ""},
+        {"bad\nname\x1b[2J", "bad\\nname\\x1b[2J"},
+        {"tab\there\r", "tab\\there\\r"},
+        {"back\\slash", "back\\\\slash"},
+        {"del\x7f", "del\\x7f"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"latin1 \xe9t\xe9", "latin1 \\xe9t\\xe9"},
+        {"c1 \xc2\x9b" "2J", "c1 \\xc2\\x9b2J"},
+        {"overlong \xc0\xaf \xe0\x80\xaf", "overlong \\xc0\\xaf \\xe0\\x80\\xaf"},
+        {"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+        {"cut \xe2\x82", "cut \\xe2\\x82"},
+    };
+    for (size_t i = 0; i < CZ_ARRAY_SIZE(cases); i++) {
+        char *q = cz_str_escape(cases[i].in);
+        CHECK_STR(q, cases[i].out);
+        free(q);
+    }
+}
