@@ -48,6 +48,15 @@ int ext4_flush(cz_ext4 *w, cz_error *err)
 
 int ext4_pwrite(cz_ext4 *w, const void *data, size_t len, uint64_t pos, cz_error *err)
 {
+    uint64_t end = w->wpos + w->wlen;
+    if (w->wlen && pos > end && pos <= (end + EXT4_BLOCK - 1) / EXT4_BLOCK * EXT4_BLOCK &&
+        w->wlen + (pos - end) <= WBUF_SIZE) {
+        /* the rest of the block the buffer ends in (a file's tail, or a
+         * gap inside a block): zeros keep one write going instead of a
+         * write per small file */
+        memset(w->wbuf + w->wlen, 0, (size_t)(pos - end));
+        w->wlen += (size_t)(pos - end);
+    }
     if (w->wlen && pos != w->wpos + w->wlen && ext4_flush(w, err) < 0)
         return -1;
     if (!w->wlen)
