@@ -16,7 +16,6 @@
 #include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <zstd.h>
 
@@ -57,8 +56,7 @@ struct source {
     unsigned head, n_filled; /* next chunk to fill; chunks filled or held by the reader */
     bool held;               /* the reader holds chunk[(head - n_filled) % N_CHUNKS] */
     bool done, stop;
-    int err_code;
-    char err_msg[200];
+    cz_error err; /* why the decoder stopped early */
     pthread_t thread;
 
     /* consumer side: progress */
@@ -100,18 +98,6 @@ static const char *gzip_error(int r)
     return "inflate error";
 }
 
-/* Producer: record why decoding stopped (the reader reports it). */
-__attribute__((format(printf, 3, 4))) static int decode_fail(struct source *s, int code,
-                                                             const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->err_msg, sizeof(s->err_msg), fmt, ap);
-    va_end(ap);
-    s->err_code = code;
-    return -1;
-}
-
 static ssize_t read_fd(int fd, uint8_t *buf, size_t n)
 {
     for (;;) {
@@ -129,7 +115,7 @@ static int refill(struct source *s)
         return 0;
     ssize_t r = read_fd(s->fd, s->in, IN_SIZE);
     if (r < 0)
-        return decode_fail(s, errno, "read layer: %s", strerror(errno));
+        return cz_error_errno(&s->err, errno, "read layer");
     s->eof = r == 0;
     s->next = s->in;
     s->avail = (size_t)r;
@@ -146,7 +132,7 @@ static int fill_raw(struct source *s, uint8_t *buf, size_t *len)
     while (*len < CHUNK_SIZE && !s->eof) { /* straight into the chunk, no copy */
         ssize_t r = read_fd(s->fd, buf + *len, CHUNK_SIZE - *len);
         if (r < 0)
-            return decode_fail(s, errno, "read layer: %s", strerror(errno));
+            return cz_error_errno(&s->err, errno, "read layer");
         s->eof = r == 0;
         *len += (size_t)r;
     }
@@ -172,7 +158,7 @@ static int fill_gzip(struct source *s, uint8_t *buf, size_t *len)
         s->gz.avail_out = (uint32_t)(CHUNK_SIZE - *len);
         int r = isal_inflate(&s->gz);
         if (r != ISAL_DECOMP_OK)
-            return decode_fail(s, EINVAL, "corrupt gzip stream: %s", gzip_error(r));
+            return cz_error_set(&s->err, EINVAL, "corrupt gzip stream: %s", gzip_error(r));
         size_t got = CHUNK_SIZE - *len - s->gz.avail_out;
         *len += got;
         s->next = s->gz.next_in;
@@ -180,7 +166,7 @@ static int fill_gzip(struct source *s, uint8_t *buf, size_t *len)
         if (s->gz.block_state == ISAL_BLOCK_FINISH)
             s->gz_member_done = true;
         else if (!got && !s->avail && s->eof)
-            return decode_fail(s, EINVAL, "truncated gzip stream");
+            return cz_error_set(&s->err, EINVAL, "truncated gzip stream");
     }
     return 0;
 }
@@ -196,14 +182,14 @@ static int fill_zstd(struct source *s, uint8_t *buf, size_t *len)
         ZSTD_outBuffer out = {buf, CHUNK_SIZE, *len};
         size_t r = ZSTD_decompressStream(s->zs, &out, &in);
         if (ZSTD_isError(r))
-            return decode_fail(s, EINVAL, "corrupt zstd stream: %s", ZSTD_getErrorName(r));
+            return cz_error_set(&s->err, EINVAL, "corrupt zstd stream: %s", ZSTD_getErrorName(r));
         bool progress = in.pos || out.pos > *len;
         s->next += in.pos;
         s->avail -= in.pos;
         *len = out.pos;
         s->zs_ret = r;
         if (!progress && !s->avail && s->eof)
-            return decode_fail(s, EINVAL, "truncated zstd stream");
+            return cz_error_set(&s->err, EINVAL, "truncated zstd stream");
     }
     return 0;
 }
@@ -255,10 +241,10 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
     while (!s->n_filled && !s->done)
         pthread_cond_wait(&s->filled_cv, &s->mu);
     if (!s->n_filled) {
-        int code = s->err_code;
+        int code = s->err.code;
         pthread_mutex_unlock(&s->mu);
         if (code) {
-            archive_set_error(a, code, "%s", s->err_msg);
+            archive_set_error(a, code, "%s", s->err.msg);
             return -1;
         }
         return 0;

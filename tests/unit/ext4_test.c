@@ -586,8 +586,7 @@ TEST(plain_gzip_and_zstd_layers_decode_alike)
     cz_autofree char *bad = cz_xasprintf("%s/bad.tar.zst", dir);
     write_file(bad, t.data, t.used);
     CHECK(apply_file(img, bad, false, &err) < 0);
-    CHECK_MSG(strstr(err.msg, "sha256:z") && strstr(err.msg, "corrupt zstd stream"), "%s",
-              err.msg);
+    CHECK_MSG(strstr(err.msg, "sha256:z") && strstr(err.msg, "corrupt zstd stream"), "%s", err.msg);
     CHECK(access(img, F_OK) != 0);
     free(t.data);
     free(big);
