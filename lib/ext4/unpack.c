@@ -125,10 +125,12 @@ static int refill(struct source *s)
 static int fill_raw(struct source *s, uint8_t *buf, size_t *len)
 {
     size_t n = CZ_MIN(s->avail, CHUNK_SIZE - *len);
-    memcpy(buf + *len, s->next, n);
-    *len += n;
-    s->next += n;
-    s->avail -= n;
+    if (n) { /* an empty layer in memory may have no address at all */
+        memcpy(buf + *len, s->next, n);
+        *len += n;
+        s->next += n;
+        s->avail -= n;
+    }
     while (*len < CHUNK_SIZE && !s->eof) { /* straight into the chunk, no copy */
         ssize_t r = read_fd(s->fd, buf + *len, CHUNK_SIZE - *len);
         if (r < 0)
