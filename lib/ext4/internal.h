@@ -164,6 +164,8 @@ struct cz_ext4 {
     uint8_t *wbuf;
     size_t wlen;
     uint64_t wpos; /* byte position of wbuf[0] */
+    bool falloc;   /* allocate written ranges first (until fallocate fails) */
+    uint64_t falloc_end;
 };
 
 /* Blocks [start, start+n) handed out by the allocator, contiguous; returns

@@ -14,10 +14,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <zstd.h>
 
-#define IN_SIZE (1u << 20)
-#define OUT_SIZE (1u << 20)
+/* Small buffers stay in cache between the decoder and its reader; the
+ * reader keeps up, so a short ring is enough (measured: 1 MiB chunks or 8
+ * of them are no faster, and cost more page faults). */
+#define IN_SIZE (128u << 10)
+#define CHUNK_SIZE (256u << 10)
+#define N_CHUNKS 4
 #define WHITEOUT ".wh."
 #define OPAQUE ".wh..wh..opq"
 
@@ -256,14 +263,38 @@ static void pax_times(const struct pax_fix *f, struct cz_ext4_attr *at)
     }
 }
 
-/* --- gzip through ISA-L ------------------------------------------------- */
+/* --- the decoder thread -------------------------------------------------------
+ * A layer's bytes are read and decompressed (gzip with ISA-L, zstd with
+ * libzstd; anything else is handed to libarchive as it is) by a thread of
+ * its own into a ring of chunks, while the calling thread parses the tar
+ * and writes the image: the two costs overlap instead of adding up. */
+enum codec { CODEC_RAW, CODEC_GZIP, CODEC_ZSTD };
+
 struct source {
-    int fd;
-    bool gzip, finished, eof;
-    struct inflate_state st;
-    uint8_t *in, *out;
-    size_t prefix_len; /* sniffed bytes handed over first */
-    uint8_t prefix[4];
+    /* producer side: the input and its decoder */
+    int fd;              /* -1: the input is mem */
+    const uint8_t *next; /* input not yet decoded */
+    size_t avail;
+    bool eof; /* no input beyond next/avail */
+    uint8_t *in;
+    enum codec codec;
+    struct inflate_state gz;
+    bool gz_member_done;
+    ZSTD_DStream *zs;
+    size_t zs_ret; /* last ZSTD_decompressStream result: 0 at a frame's end */
+
+    /* the ring, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t filled_cv, free_cv;
+    uint8_t *chunk[N_CHUNKS];
+    size_t chunk_len[N_CHUNKS];
+    unsigned head, n_filled; /* next chunk to fill; chunks filled or held by the reader */
+    bool held;               /* the reader holds chunk[(head - n_filled) % N_CHUNKS] */
+    bool done, stop;
+    cz_error err; /* why the decoder stopped early */
+    pthread_t thread;
+
+    /* consumer side: progress */
     uint64_t bytes;
     cz_unpack_progress_fn progress;
     void *progress_arg;
@@ -271,16 +302,6 @@ struct source {
     uint64_t last_report;
     struct paxscan scan;
 };
-
-static ssize_t read_in(struct source *s, uint8_t *buf, size_t n)
-{
-    for (;;) {
-        ssize_t r = read(s->fd, buf, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        return r;
-    }
-}
 
 static void report(struct source *s, bool force)
 {
@@ -313,94 +334,250 @@ static const char *gzip_error(int r)
     return "inflate error";
 }
 
-/* More compressed input when the buffer is empty; -1 after archive_set_error. */
-static int refill(struct archive *a, struct source *s)
+static ssize_t read_fd(int fd, uint8_t *buf, size_t n)
 {
-    if (s->st.avail_in || s->eof)
-        return 0;
-    ssize_t r = read_in(s, s->in, IN_SIZE);
-    if (r < 0) {
-        archive_set_error(a, errno, "read layer: %s", strerror(errno));
-        return -1;
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r;
     }
-    if (r == 0)
-        s->eof = true;
-    s->st.next_in = s->in;
-    s->st.avail_in = (uint32_t)r;
+}
+
+/* More input once the current input is used up. */
+static int refill(struct source *s)
+{
+    if (s->avail || s->eof)
+        return 0;
+    ssize_t r = read_fd(s->fd, s->in, IN_SIZE);
+    if (r < 0)
+        return cz_error_errno(&s->err, errno, "read layer");
+    s->eof = r == 0;
+    s->next = s->in;
+    s->avail = (size_t)r;
     return 0;
 }
 
-static la_ssize_t gz_read(struct archive *a, void *arg, const void **buf)
+static int fill_raw(struct source *s, uint8_t *buf, size_t *len)
 {
-    struct source *s = arg;
-    for (;;) {
-        if (s->finished) {
-            /* another gzip member may follow (concatenated streams) */
-            if (refill(a, s) < 0)
-                return -1;
-            if (!s->st.avail_in)
-                return 0;
-            uint8_t *keep = s->st.next_in;
-            uint32_t left = s->st.avail_in;
-            isal_inflate_init(&s->st);
-            s->st.crc_flag = ISAL_GZIP;
-            s->st.next_in = keep;
-            s->st.avail_in = left;
-            s->finished = false;
-        }
-        if (refill(a, s) < 0)
-            return -1;
-        s->st.next_out = s->out;
-        s->st.avail_out = OUT_SIZE;
-        int r = isal_inflate(&s->st);
-        if (r != ISAL_DECOMP_OK) {
-            archive_set_error(a, EINVAL, "corrupt gzip stream: %s", gzip_error(r));
-            return -1;
-        }
-        size_t got = OUT_SIZE - s->st.avail_out;
-        if (s->st.block_state == ISAL_BLOCK_FINISH)
-            s->finished = true;
-        if (got) {
-            *buf = s->out;
-            pax_feed(&s->scan, s->out, got);
-            s->bytes += got;
-            report(s, false);
-            return (la_ssize_t)got;
-        }
-        if (s->eof && !s->st.avail_in && !s->finished) {
-            archive_set_error(a, EINVAL, "truncated gzip stream");
-            return -1;
-        }
+    size_t n = CZ_MIN(s->avail, CHUNK_SIZE - *len);
+    if (n) { /* an empty layer in memory may have no address at all */
+        memcpy(buf + *len, s->next, n);
+        *len += n;
+        s->next += n;
+        s->avail -= n;
     }
+    while (*len < CHUNK_SIZE && !s->eof) { /* straight into the chunk, no copy */
+        ssize_t r = read_fd(s->fd, buf + *len, CHUNK_SIZE - *len);
+        if (r < 0)
+            return cz_error_errno(&s->err, errno, "read layer");
+        s->eof = r == 0;
+        *len += (size_t)r;
+    }
+    return 0;
 }
 
-static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
+static int fill_gzip(struct source *s, uint8_t *buf, size_t *len)
+{
+    while (*len < CHUNK_SIZE) {
+        if (refill(s) < 0)
+            return -1;
+        if (s->gz_member_done) {
+            if (!s->avail)
+                return 0; /* the end */
+            /* another gzip member follows (concatenated streams) */
+            isal_inflate_init(&s->gz);
+            s->gz.crc_flag = ISAL_GZIP;
+            s->gz_member_done = false;
+        }
+        s->gz.next_in = (uint8_t *)s->next;
+        s->gz.avail_in = (uint32_t)s->avail;
+        s->gz.next_out = buf + *len;
+        s->gz.avail_out = (uint32_t)(CHUNK_SIZE - *len);
+        int r = isal_inflate(&s->gz);
+        if (r != ISAL_DECOMP_OK)
+            return cz_error_set(&s->err, EINVAL, "corrupt gzip stream: %s", gzip_error(r));
+        size_t got = CHUNK_SIZE - *len - s->gz.avail_out;
+        *len += got;
+        s->next = s->gz.next_in;
+        s->avail = s->gz.avail_in;
+        if (s->gz.block_state == ISAL_BLOCK_FINISH)
+            s->gz_member_done = true;
+        else if (!got && !s->avail && s->eof)
+            return cz_error_set(&s->err, EINVAL, "truncated gzip stream");
+    }
+    return 0;
+}
+
+static int fill_zstd(struct source *s, uint8_t *buf, size_t *len)
+{
+    while (*len < CHUNK_SIZE) {
+        if (refill(s) < 0)
+            return -1;
+        if (!s->avail && s->eof && s->zs_ret == 0)
+            return 0; /* the end, after a whole frame */
+        ZSTD_inBuffer in = {s->next, s->avail, 0};
+        ZSTD_outBuffer out = {buf, CHUNK_SIZE, *len};
+        size_t r = ZSTD_decompressStream(s->zs, &out, &in);
+        if (ZSTD_isError(r))
+            return cz_error_set(&s->err, EINVAL, "corrupt zstd stream: %s", ZSTD_getErrorName(r));
+        bool progress = in.pos || out.pos > *len;
+        s->next += in.pos;
+        s->avail -= in.pos;
+        *len = out.pos;
+        s->zs_ret = r;
+        if (!progress && !s->avail && s->eof)
+            return cz_error_set(&s->err, EINVAL, "truncated zstd stream");
+    }
+    return 0;
+}
+
+static void *decode_thread(void *arg)
 {
     struct source *s = arg;
-    if (s->prefix_len) {
-        memcpy(s->out, s->prefix, s->prefix_len);
-        size_t n = s->prefix_len;
-        s->prefix_len = 0;
-        ssize_t r = read_in(s, s->out + n, OUT_SIZE - n);
-        if (r < 0) {
-            archive_set_error(a, errno, "read layer: %s", strerror(errno));
+    bool end = false;
+    int r = 0;
+    pthread_mutex_lock(&s->mu);
+    while (!end && r == 0) {
+        while (s->n_filled == N_CHUNKS && !s->stop)
+            pthread_cond_wait(&s->free_cv, &s->mu);
+        if (s->stop)
+            break;
+        unsigned slot = s->head;
+        pthread_mutex_unlock(&s->mu);
+        /* the slot is the producer's alone until published */
+        size_t len = 0;
+        r = s->codec == CODEC_GZIP   ? fill_gzip(s, s->chunk[slot], &len)
+            : s->codec == CODEC_ZSTD ? fill_zstd(s, s->chunk[slot], &len)
+                                     : fill_raw(s, s->chunk[slot], &len);
+        end = len < CHUNK_SIZE;
+        pthread_mutex_lock(&s->mu);
+        if (len) {
+            s->chunk_len[slot] = len;
+            s->head = (slot + 1) % N_CHUNKS;
+            s->n_filled++;
+        }
+        pthread_cond_signal(&s->filled_cv);
+    }
+    s->done = true;
+    pthread_cond_signal(&s->filled_cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* libarchive's read callback: the next decoded chunk. The previous one is
+ * handed back to the decoder only now, as libarchive may use it until then. */
+static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
+{
+    struct source *s = arg;
+    pthread_mutex_lock(&s->mu);
+    if (s->held) {
+        s->held = false;
+        s->n_filled--;
+        pthread_cond_signal(&s->free_cv);
+    }
+    while (!s->n_filled && !s->done)
+        pthread_cond_wait(&s->filled_cv, &s->mu);
+    if (!s->n_filled) {
+        int code = s->err.code;
+        pthread_mutex_unlock(&s->mu);
+        if (code) {
+            archive_set_error(a, code, "%s", s->err.msg);
             return -1;
         }
-        *buf = s->out;
-        pax_feed(&s->scan, s->out, n + (size_t)r);
-        s->bytes += n + (size_t)r;
-        return (la_ssize_t)(n + (size_t)r);
+        return 0;
     }
-    ssize_t r = read_in(s, s->out, OUT_SIZE);
-    if (r < 0) {
-        archive_set_error(a, errno, "read layer: %s", strerror(errno));
-        return -1;
-    }
-    *buf = s->out;
-    pax_feed(&s->scan, s->out, (size_t)r);
-    s->bytes += (size_t)r;
+    unsigned slot = (s->head + N_CHUNKS - s->n_filled) % N_CHUNKS;
+    s->held = true;
+    size_t len = s->chunk_len[slot];
+    pthread_mutex_unlock(&s->mu);
+    *buf = s->chunk[slot];
+    pax_feed(&s->scan, s->chunk[slot], len); /* the tar stream, whatever its codec */
+    s->bytes += len;
     report(s, false);
-    return r;
+    return (la_ssize_t)len;
+}
+
+static void source_free(struct source *s)
+{
+    if (s->zs)
+        ZSTD_freeDStream(s->zs);
+    for (unsigned i = 0; i < N_CHUNKS; i++)
+        free(s->chunk[i]);
+    free(s->in);
+    pthread_cond_destroy(&s->filled_cv);
+    pthread_cond_destroy(&s->free_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Sniff the compression and start the decoder thread; the input is fd, or
+ * mem/len when fd is -1. NULL (err set) when the thread cannot start. */
+static struct source *source_start(int fd, const void *mem, size_t len, cz_error *err)
+{
+    struct source *s = cz_xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->filled_cv, NULL);
+    pthread_cond_init(&s->free_cv, NULL);
+    s->fd = fd;
+    if (fd >= 0) {
+        s->in = cz_xmalloc(IN_SIZE);
+        s->next = s->in;
+        while (s->avail < 4 && !s->eof) { /* enough to recognize the format */
+            ssize_t r = read_fd(fd, s->in + s->avail, IN_SIZE - s->avail);
+            if (r < 0) {
+                cz_error_errno(err, errno, "read");
+                source_free(s);
+                return NULL;
+            }
+            s->eof = r == 0;
+            s->avail += (size_t)r;
+        }
+    } else {
+        s->next = mem;
+        s->avail = len;
+        s->eof = true;
+    }
+    const uint8_t *m = s->next;
+    if (s->avail >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+        s->codec = CODEC_GZIP;
+        isal_inflate_init(&s->gz);
+        s->gz.crc_flag = ISAL_GZIP;
+    } else if (s->avail >= 4 && get32(m) == 0xFD2FB528u) {
+        s->codec = CODEC_ZSTD;
+        s->zs = ZSTD_createDStream();
+        s->zs_ret = 1;
+        if (!s->zs) {
+            source_free(s);
+            cz_error_set(err, ENOMEM, "zstd decoder");
+            return NULL;
+        }
+    }
+    for (unsigned i = 0; i < N_CHUNKS; i++)
+        s->chunk[i] = cz_xmalloc(CHUNK_SIZE);
+    /* the decoder takes no signals: they stay with the caller's threads */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int r = pthread_create(&s->thread, NULL, decode_thread, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r) {
+        source_free(s);
+        cz_error_errno(err, r, "start the layer decoder thread");
+        return NULL;
+    }
+    return s;
+}
+
+/* Stop the decoder (the tar may end before the stream does) and free it. */
+static void source_stop(struct source *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->free_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    source_free(s);
 }
 
 /* --- entries ------------------------------------------------------------- */
@@ -712,95 +889,52 @@ static int apply_archive(cz_ext4 *w, struct archive *a, const char *name, size_t
             r = entry_error(err, name, path);
             break;
         }
-        if (src) {
-            src->p.entries++;
-            report(src, false);
-        }
+        src->p.entries++;
+        report(src, false);
     }
     w->current = NULL;
-    if (src)
-        report(src, true);
+    report(src, true);
     return r;
 }
 
-static struct archive *new_reader(bool filters)
+/* One layer, from fd or (fd -1) from memory, through the decoder thread. */
+static int apply_layer(cz_ext4 *w, int fd, const void *data, size_t len, const char *name,
+                       size_t layer_index, cz_unpack_progress_fn progress, void *progress_arg,
+                       cz_error *err)
 {
+    struct source *s = source_start(fd, data, len, err);
+    if (!s)
+        return cz_error_wrap(err, "layer %s", name);
+    s->progress = progress;
+    s->progress_arg = progress_arg;
+    s->p.layer = layer_index;
     struct archive *a = archive_read_new();
-    if (filters)
+    if (s->codec == CODEC_RAW) /* xz, bzip2, ...: libarchive decodes those itself */
         archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
-    return a;
+    int r;
+    if (archive_read_open(a, s, NULL, source_read, NULL) != ARCHIVE_OK)
+        r = cz_error_set(err, EINVAL, "layer %s: %s", name,
+                         archive_error_string(a) ? archive_error_string(a) : "unreadable");
+    else
+        r = apply_archive(w, a, name, layer_index, s, &s->scan, err);
+    archive_read_free(a);
+    pax_free(&s->scan);
+    source_stop(s);
+    return r;
 }
 
 int cz_ext4_apply_layer_fd(cz_ext4 *w, int fd, const char *name, size_t layer_index,
                            cz_unpack_progress_fn progress, void *progress_arg, cz_error *err)
 {
-    struct source *s = cz_xcalloc(1, sizeof(*s));
-    s->fd = fd;
-    s->progress = progress;
-    s->progress_arg = progress_arg;
-    s->p.layer = layer_index;
-    s->out = cz_xmalloc(OUT_SIZE);
-    ssize_t n = 0;
-    while (n < 2) {
-        ssize_t r = read_in(s, s->prefix + n, 2 - (size_t)n);
-        if (r < 0) {
-            free(s->out);
-            free(s);
-            return cz_error_errno(err, errno, "layer %s: read", name);
-        }
-        if (r == 0)
-            break;
-        n += r;
-    }
-    s->gzip = n == 2 && s->prefix[0] == 0x1f && s->prefix[1] == 0x8b;
-    struct archive *a = new_reader(!s->gzip);
-    if (s->gzip) {
-        s->in = cz_xmalloc(IN_SIZE);
-        isal_inflate_init(&s->st);
-        s->st.crc_flag = ISAL_GZIP;
-        memcpy(s->in, s->prefix, 2);
-        ssize_t r = read_in(s, s->in + 2, IN_SIZE - 2);
-        if (r < 0)
-            r = 0;
-        s->st.next_in = s->in;
-        s->st.avail_in = (uint32_t)(2 + r);
-        s->eof = r == 0;
-    } else {
-        s->prefix_len = (size_t)n;
-    }
-    int r;
-    if (archive_read_open(a, s, NULL, s->gzip ? gz_read : raw_read, NULL) != ARCHIVE_OK) {
-        r = cz_error_set(err, EINVAL, "layer %s: %s", name,
-                         archive_error_string(a) ? archive_error_string(a) : "unreadable");
-    } else {
-        r = apply_archive(w, a, name, layer_index, s, &s->scan, err);
-    }
-    archive_read_free(a);
-    pax_free(&s->scan);
-    free(s->in);
-    free(s->out);
-    free(s);
-    return r;
+    return apply_layer(w, fd, NULL, 0, name, layer_index, progress, progress_arg, err);
 }
 
 int cz_ext4_apply_layer_mem(cz_ext4 *w, const void *data, size_t len, const char *name,
                             size_t layer_index, cz_error *err)
 {
-    struct archive *a = new_reader(true);
-    struct paxscan scan = {0};
-    int r;
-    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-        r = cz_error_set(err, EINVAL, "layer %s: %s", name,
-                         archive_error_string(a) ? archive_error_string(a) : "unreadable");
-    } else {
-        pax_feed(&scan, data, len);
-        r = apply_archive(w, a, name, layer_index, NULL, &scan, err);
-    }
-    pax_free(&scan);
-    archive_read_free(a);
-    return r;
+    return apply_layer(w, -1, data, len, name, layer_index, NULL, NULL, err);
 }
 
 struct progress_adapter {

@@ -5,6 +5,7 @@
 
 #include <cz/ext4.h>
 
+#include "base/fs.h"
 #include "base/util.h"
 
 #include <archive.h>
@@ -309,14 +310,18 @@ struct tarbuf {
     size_t cap, used;
 };
 
-static void tar_begin(struct tarbuf *t, bool gzip)
+enum { TAR_PLAIN, TAR_GZIP, TAR_ZSTD };
+
+static void tar_begin(struct tarbuf *t, int filter)
 {
-    t->cap = 1 << 20;
+    t->cap = 8 << 20;
     t->data = cz_xmalloc(t->cap);
     t->a = archive_write_new();
     archive_write_set_format_pax_restricted(t->a);
-    if (gzip)
+    if (filter == TAR_GZIP)
         archive_write_add_filter_gzip(t->a);
+    else if (filter == TAR_ZSTD)
+        archive_write_add_filter_zstd(t->a);
     archive_write_open_memory(t->a, t->data, t->cap, &t->used);
 }
 
@@ -351,7 +356,7 @@ TEST(layers_whiteouts_replacements_hardlinks)
     cz_error err = {0};
     cz_autofree char *img = cz_xasprintf("%s/l.ext4", unit_tmpdir());
     struct tarbuf l1, l2;
-    tar_begin(&l1, true);
+    tar_begin(&l1, TAR_GZIP);
     tar_add(&l1, "dir/", AE_IFDIR, 0755, NULL, NULL);
     tar_add(&l1, "dir/keep", AE_IFREG, 0644, "keep", NULL);
     tar_add(&l1, "dir/gone", AE_IFREG, 0644, "gone", NULL);
@@ -362,7 +367,7 @@ TEST(layers_whiteouts_replacements_hardlinks)
     tar_add(&l1, "was_file", AE_IFREG, 0644, "f", NULL);
     tar_add(&l1, "orig", AE_IFREG, 0600, "original", NULL);
     tar_end(&l1);
-    tar_begin(&l2, false);
+    tar_begin(&l2, TAR_PLAIN);
     tar_add(&l2, "dir/.wh.gone", AE_IFREG, 0644, NULL, NULL);
     tar_add(&l2, "opq/.wh..wh..opq", AE_IFREG, 0644, NULL, NULL);
     tar_add(&l2, "opq/upper", AE_IFREG, 0644, "upper", NULL);
@@ -415,7 +420,7 @@ TEST(bad_layers_fail_cleanly)
     };
     for (size_t i = 0; i < CZ_ARRAY_SIZE(cases); i++) {
         struct tarbuf t;
-        tar_begin(&t, false);
+        tar_begin(&t, TAR_PLAIN);
         tar_add(&t, cases[i].path, AE_IFREG, 0644, cases[i].content, cases[i].link);
         tar_end(&t);
         cz_autofree char *img = cz_xasprintf("%s/bad%zu.ext4", dir, i);
@@ -432,7 +437,7 @@ TEST(bad_layers_fail_cleanly)
     }
     /* truncated gzip stream, through the file path (ISA-L) */
     struct tarbuf t;
-    tar_begin(&t, true);
+    tar_begin(&t, TAR_GZIP);
     char big[20000];
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
@@ -596,6 +601,121 @@ TEST(pax_nul_path_and_negative_times)
     }
     cz_buf_free(&b);
     cz_buf_free(&decoy);
+}
+
+
+/* A layer of many small files and one file spanning several decoder chunks. */
+static void tar_sample(struct tarbuf *t, int filter, const char *big)
+{
+    tar_begin(t, filter);
+    tar_add(t, "d/", AE_IFDIR, 0755, NULL, NULL);
+    for (int i = 0; i < 200; i++) {
+        char p[32], c[32];
+        snprintf(p, sizeof(p), "d/f%d", i);
+        snprintf(c, sizeof(c), "file %d", i);
+        tar_add(t, p, AE_IFREG, 0644, c, NULL);
+    }
+    tar_add(t, "big", AE_IFREG, 0644, big, NULL);
+    tar_end(t);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f && fwrite(data, 1, len, f) == len);
+    if (f)
+        fclose(f);
+}
+
+/* Apply the layer file; 0 or -1 with err set. */
+static int apply_file(const char *img, const char *layer, bool finish, cz_error *err)
+{
+    struct cz_ext4_options o = {0};
+    cz_ext4 *w;
+    if (cz_ext4_open(img, &o, &w, err) < 0)
+        return -1;
+    int fd = open(layer, O_RDONLY | O_CLOEXEC);
+    int r = cz_ext4_apply_layer_fd(w, fd, "sha256:z", 0, NULL, NULL, err);
+    close(fd);
+    if (r < 0 || !finish) {
+        cz_ext4_abort(w);
+        return r;
+    }
+    return cz_ext4_finish(w, err);
+}
+
+TEST(plain_gzip_and_zstd_layers_decode_alike)
+{
+    cz_error err = {0};
+    const char *dir = unit_tmpdir();
+    size_t big_len = (3u << 20) + 1234;
+    char *big = cz_xmalloc(big_len + 1);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('a' + (uint32_t)(i * 2654435761u) % 23 % 26);
+    big[big_len] = 0;
+    static const char *const names[] = {"plain", "gzip", "zstd"};
+    for (int f = TAR_PLAIN; f <= TAR_ZSTD; f++) {
+        struct tarbuf t;
+        tar_sample(&t, f, big);
+        cz_autofree char *layer = cz_xasprintf("%s/sample-%s", dir, names[f]);
+        write_file(layer, t.data, t.used);
+        /* from a file and from memory */
+        for (int mem = 0; mem < 2; mem++) {
+            cz_autofree char *img = cz_xasprintf("%s/sample-%s-%d.ext4", dir, names[f], mem);
+            if (mem) {
+                struct cz_ext4_options o = {0};
+                cz_ext4 *w;
+                CHECK_OK(cz_ext4_open(img, &o, &w, &err), &err);
+                if (cz_ext4_apply_layer_mem(w, t.data, t.used, "sha256:z", 0, &err) < 0) {
+                    cz_ext4_abort(w);
+                    CHECK_MSG(0, "%s: %s", names[f], err.msg);
+                }
+                CHECK_OK(cz_ext4_finish(w, &err), &err);
+            } else {
+                CHECK_OK(apply_file(img, layer, true, &err), &err);
+            }
+            CHECK_FSCK(img);
+            cz_autofree char *f7 = debugfs(img, "cat /d/f7");
+            CHECK_STR(f7, "file 7");
+            cz_autofree char *out = cz_xasprintf("%s/big-%s-%d", dir, names[f], mem);
+            cz_autofree char *req = cz_xasprintf("dump /big %s", out);
+            free(debugfs(img, req));
+            size_t n = 0;
+            cz_autofree char *got = NULL;
+            CHECK_OK(cz_read_file(out, 16u << 20, &got, &n, &err), &err);
+            CHECK_MSG(n == big_len && !memcmp(got, big, n), "%s: big file differs (%zu bytes)",
+                      names[f], n);
+        }
+        free(t.data);
+    }
+    /* the tar ends long before the stream: the decoder is stopped while it waits */
+    struct tarbuf t;
+    tar_sample(&t, TAR_PLAIN, "x");
+    cz_autofree char *tail = cz_xasprintf("%s/tail.tar", dir);
+    char *padded = cz_xcalloc(1, t.used + (8u << 20));
+    memcpy(padded, t.data, t.used);
+    write_file(tail, padded, t.used + (8u << 20));
+    free(padded);
+    free(t.data);
+    cz_autofree char *timg = cz_xasprintf("%s/tail.ext4", dir);
+    CHECK_OK(apply_file(timg, tail, true, &err), &err);
+    CHECK_FSCK(timg);
+    /* truncated and corrupt zstd streams */
+    tar_sample(&t, TAR_ZSTD, big);
+    cz_autofree char *trunc = cz_xasprintf("%s/trunc.tar.zst", dir);
+    write_file(trunc, t.data, t.used / 2);
+    cz_autofree char *img = cz_xasprintf("%s/bad.ext4", dir);
+    CHECK(apply_file(img, trunc, false, &err) < 0);
+    CHECK_MSG(strstr(err.msg, "sha256:z") && strstr(err.msg, "truncated zstd stream"), "%s",
+              err.msg);
+    t.data[4] |= 0x08; /* a reserved bit of the frame header */
+    cz_autofree char *bad = cz_xasprintf("%s/bad.tar.zst", dir);
+    write_file(bad, t.data, t.used);
+    CHECK(apply_file(img, bad, false, &err) < 0);
+    CHECK_MSG(strstr(err.msg, "sha256:z") && strstr(err.msg, "corrupt zstd stream"), "%s", err.msg);
+    CHECK(access(img, F_OK) != 0);
+    free(t.data);
+    free(big);
 }
 
 /* --- snapshots --------------------------------------------------------------- */
