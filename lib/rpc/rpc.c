@@ -1385,7 +1385,7 @@ static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->opts.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, c->opts.stream_window},
-        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, (1u << 24) - 1}, /* received data streams through */
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 4u << 20}, /* received data streams through */
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 64u << 10},
     };
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, CZ_ARRAY_SIZE(iv));

@@ -383,28 +383,34 @@ static int tail_msg(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *er
 }
 static const cz_rpc_handler tail_handler = {.on_message = tail_msg, .on_close = note_close};
 
-TEST(inprocess_paused_call_gets_all_before_close)
+/* Serve CopyOut with fn, call it through handler (client options copts) and run the
+ * loop until the call closes (at most `turns` turns): closed_status has its status. */
+static void copyout_call(const cz_rpc_opts *copts, cz_rpc_unary_fn fn,
+                         const cz_rpc_handler *handler, int turns)
 {
     cz_error err = {0};
     pair p = {0};
-    CHECK_OK(make_pair(&p, NULL, &err), &err);
-    CHECK_OK(cz_rpc_server_add_unary(p.server, agent, "CopyOut", tail_out_handler, NULL, &err),
-             &err);
-    tail_received = 0;
     closed_status = -1;
-    cz_rpc_call *call =
-        cz_rpc_client_start(p.client, agent, "CopyOut", 0, &tail_handler, NULL, &err);
+    CHECK_OK(make_pair(&p, copts, &err), &err);
+    CHECK_OK(cz_rpc_server_add_unary(p.server, agent, "CopyOut", fn, NULL, &err), &err);
+    cz_rpc_call *call = cz_rpc_client_start(p.client, agent, "CopyOut", 0, handler, NULL, &err);
     CHECK(call);
     Cz__Agent__V1__CopyOutRequest q = CZ__AGENT__V1__COPY_OUT_REQUEST__INIT;
     q.path = (char *)"/x";
     CHECK_OK(cz_rpc_call_send(call, &q.base, &err), &err);
     CHECK_OK(cz_rpc_call_close_send(call, &err), &err);
-    /* never resumed: the end of the stream must not drop the buffered messages */
-    for (int i = 0; i < 200 && closed_status < 0; i++)
+    for (int i = 0; i < turns && closed_status < 0; i++)
         CHECK_OK(cz_loop_run_once(p.loop, 5, &err), &err);
+    free_pair(&p);
+}
+
+TEST(inprocess_paused_call_gets_all_before_close)
+{
+    tail_received = 0;
+    /* never resumed: the end of the stream must not drop the buffered messages */
+    copyout_call(NULL, tail_out_handler, &tail_handler, 200);
     CHECK_INT(closed_status, CZ_RPC_OK);
     CHECK_INT(tail_received, 4u << 16);
-    free_pair(&p);
 }
 
 /* ---- messages filled in place (cz_rpc_call_send_reserve) ---- */
@@ -483,27 +489,12 @@ static const cz_rpc_handler reserved_handler = {.on_message = reserved_msg,
 
 TEST(inprocess_reserved_messages_arrive_intact)
 {
-    cz_error err = {0};
-    pair p = {0};
     cz_rpc_opts copts = {.stream_window = 100000};
-    CHECK_OK(make_pair(&p, &copts, &err), &err);
-    CHECK_OK(cz_rpc_server_add_unary(p.server, agent, "CopyOut", reserved_out_handler, NULL, &err),
-             &err);
     reserved_msgs = reserved_bad = 0;
-    closed_status = -1;
-    cz_rpc_call *call =
-        cz_rpc_client_start(p.client, agent, "CopyOut", 0, &reserved_handler, NULL, &err);
-    CHECK(call);
-    Cz__Agent__V1__CopyOutRequest q = CZ__AGENT__V1__COPY_OUT_REQUEST__INIT;
-    q.path = (char *)"/x";
-    CHECK_OK(cz_rpc_call_send(call, &q.base, &err), &err);
-    CHECK_OK(cz_rpc_call_close_send(call, &err), &err);
-    for (int i = 0; i < 2000 && closed_status < 0; i++)
-        CHECK_OK(cz_loop_run_once(p.loop, 5, &err), &err);
+    copyout_call(&copts, reserved_out_handler, &reserved_handler, 2000);
     CHECK_INT(closed_status, CZ_RPC_OK);
     CHECK_INT(reserved_msgs, CZ_ARRAY_SIZE(reserved_sizes));
     CHECK_INT(reserved_bad, 0);
-    free_pair(&p);
 }
 
 static int reserve_limits_handler(cz_rpc_call *call, const ProtobufCMessage *req, void *data,
@@ -534,21 +525,6 @@ static int reserve_limits_handler(cz_rpc_call *call, const ProtobufCMessage *req
 
 TEST(inprocess_reserve_limits)
 {
-    cz_error err = {0};
-    pair p = {0};
-    CHECK_OK(make_pair(&p, NULL, &err), &err);
-    CHECK_OK(
-        cz_rpc_server_add_unary(p.server, agent, "CopyOut", reserve_limits_handler, NULL, &err),
-        &err);
-    closed_status = -1;
-    cz_rpc_call *call = cz_rpc_client_start(p.client, agent, "CopyOut", 0, &note_handler, NULL, &err);
-    CHECK(call);
-    Cz__Agent__V1__CopyOutRequest q = CZ__AGENT__V1__COPY_OUT_REQUEST__INIT;
-    q.path = (char *)"/x";
-    CHECK_OK(cz_rpc_call_send(call, &q.base, &err), &err);
-    CHECK_OK(cz_rpc_call_close_send(call, &err), &err);
-    for (int i = 0; i < 200 && closed_status < 0; i++)
-        CHECK_OK(cz_loop_run_once(p.loop, 5, &err), &err);
+    copyout_call(NULL, reserve_limits_handler, &note_handler, 200);
     CHECK_INT(closed_status, CZ_RPC_OK);
-    free_pair(&p);
 }
