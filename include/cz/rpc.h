@@ -122,8 +122,7 @@ CZ_PUBLIC size_t cz_rpc_call_pending(const cz_rpc_call *call);
  * reused by the next cz_rpc_call_send_reserve and freed with the call. */
 #define CZ_RPC_RESERVE_LEAD 16
 CZ_PUBLIC uint8_t *cz_rpc_call_send_reserve(cz_rpc_call *call, size_t cap, cz_error *err);
-CZ_PUBLIC int cz_rpc_call_send_reserved(cz_rpc_call *call, size_t lead, size_t len,
-                                        cz_error *err);
+CZ_PUBLIC int cz_rpc_call_send_reserved(cz_rpc_call *call, size_t lead, size_t len, cz_error *err);
 /* Server: end the call with OK (err NULL) or the status derived from err. */
 CZ_PUBLIC void cz_rpc_call_finish(cz_rpc_call *call, const cz_error *err);
 /* Server: end the call with an explicit status and message. */

@@ -582,8 +582,7 @@ uint8_t *cz_rpc_call_send_reserve(cz_rpc_call *call, size_t cap, cz_error *err)
 int cz_rpc_call_send_reserved(cz_rpc_call *call, size_t lead, size_t len, cz_error *err)
 {
     chunk *k = call->reserved;
-    if (!k || lead > CZ_RPC_RESERVE_LEAD ||
-        len > k->cap - GRPC_PREFIX - CZ_RPC_RESERVE_LEAD)
+    if (!k || lead > CZ_RPC_RESERVE_LEAD || len > k->cap - GRPC_PREFIX - CZ_RPC_RESERVE_LEAD)
         return cz_error_set(err, EINVAL, "send on %s: no reservation for %zu + %zu bytes",
                             call->path, lead, len);
     if (check_can_send(call, err) < 0 || check_send_size(call, lead + len, err) < 0)

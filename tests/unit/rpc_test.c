@@ -484,8 +484,7 @@ static int reserved_msg(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error
         }
     return 0;
 }
-static const cz_rpc_handler reserved_handler = {.on_message = reserved_msg,
-                                                .on_close = note_close};
+static const cz_rpc_handler reserved_handler = {.on_message = reserved_msg, .on_close = note_close};
 
 TEST(inprocess_reserved_messages_arrive_intact)
 {
