@@ -136,8 +136,9 @@ struct conn {
     size_t out_pending; /* bytes in pieces not written yet */
     /* The last written reservation buffer, reused by the next reservation: a
      * stream of large messages does not map and fault in fresh memory for each.
-     * Freed when a call that reserved ends. */
+     * Kept only while a call that reserved is open. */
     chunk *spare;
+    unsigned reserving_calls;
     uint64_t flush_timer, destroy_timer;
     size_t buffered; /* bytes held in calls' receive buffers */
     cz_rpc_opts opts;
@@ -216,7 +217,7 @@ static void chunk_unref(conn *c, chunk *k)
 {
     if (!k || --k->refs > 0)
         return;
-    if (k->reuse && !c->spare && !c->dead) {
+    if (k->reuse && !c->spare && c->reserving_calls > 0 && !c->dead) {
         k->refs = 1;
         k->msg = k->mem + FRAME_HEAD;
         k->cap = k->size;
@@ -236,7 +237,7 @@ static void call_free(cz_rpc_call *call)
         chunk_unref(c, k);
     }
     chunk_unref(c, call->reserved);
-    if (call->reserves) {
+    if (call->reserves && --c->reserving_calls == 0) {
         free(c->spare);
         c->spare = NULL;
     }
@@ -575,7 +576,10 @@ uint8_t *cz_rpc_call_send_reserve(cz_rpc_call *call, size_t cap, cz_error *err)
         call->reserved = chunk_new(need);
         call->reserved->reuse = true;
     }
-    call->reserves = true;
+    if (!call->reserves) {
+        call->reserves = true;
+        c->reserving_calls++;
+    }
     return call->reserved->msg + GRPC_PREFIX + CZ_RPC_RESERVE_LEAD;
 }
 

@@ -209,15 +209,16 @@ static void stdio_on_close(cz_rpc_call *call, int status, const char *message)
 static const cz_rpc_handler stdio_handler = {.on_message = stdio_on_message,
                                              .on_close = stdio_on_close};
 
-#define TRY_UNARY(method, req)                                                                     \
-    do {                                                                                           \
+#define TRY_UNARY_N(n, method, req)                                                                \
+    for (int i_ = 0; i_ < (n); i_++) {                                                             \
         ProtobufCMessage *reply_;                                                                  \
         if (cz_rpc_client_unary(cl, AGENT, method, &(req).base, &reply_, 60000, &err) < 0) {       \
             fprintf(stderr, "error: %s: %s\n", method, err.msg);                                   \
             return -1;                                                                             \
         }                                                                                          \
         protobuf_c_message_free_unpacked(reply_, NULL);                                            \
-    } while (0)
+    }
+#define TRY_UNARY(method, req) TRY_UNARY_N(1, method, req)
 
 /* vminitd's CPU time (user, system) in the guest, from /proc/1/stat. */
 static int guest_init_cpu(cz_rpc_client *cl, double *user, double *sys)
@@ -323,6 +324,42 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     return 0;
 }
 
+/* The unary round trip while a process in the VM keeps the vCPU busy (a shell loop on
+ * the ext4 root measure_stdio mounted): what vminitd's scheduling costs a busy VM. */
+static int measure_busy_unary(cz_rpc_client *cl, int calls)
+{
+    cz_error err = {0};
+    const char *spec =
+        "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/mnt/bench\",\"readonly\":true},"
+        "\"process\":{\"args\":[\"/bin/busybox\",\"sh\",\"-c\",\"while :; do :; done\"],"
+        "\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],\"user\":{\"uid\":0,\"gid\":0}},"
+        "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}";
+    Cz__Agent__V1__CreateProcessRequest cp = CZ__AGENT__V1__CREATE_PROCESS_REQUEST__INIT;
+    cp.id = (char *)"spin";
+    cp.oci_spec_json = (char *)spec;
+    TRY_UNARY("CreateProcess", cp);
+    Cz__Agent__V1__StartProcessRequest sp = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
+    sp.id = (char *)"spin";
+    TRY_UNARY("StartProcess", sp);
+    sleep_ms(200);
+    Cz__Agent__V1__StatRequest st = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    st.path = (char *)"/init";
+    uint64_t t0 = cz_now_ns();
+    TRY_UNARY_N(calls, "Stat", st);
+    printf("unary_busy_us %.1f\n", (double)(cz_now_ns() - t0) / 1e3 / calls);
+    Cz__Agent__V1__SignalRequest sg = CZ__AGENT__V1__SIGNAL_REQUEST__INIT;
+    sg.id = (char *)"spin";
+    sg.signal = SIGKILL;
+    TRY_UNARY("Signal", sg);
+    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+    w.id = (char *)"spin";
+    TRY_UNARY("Wait", w);
+    Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
+    d.id = (char *)"spin";
+    TRY_UNARY("Delete", d);
+    return 0;
+}
+
 /* ---- the agent: first call, round trips, memory ---- */
 
 static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes,
@@ -382,7 +419,8 @@ static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes
         protobuf_c_message_free_unpacked(reply, NULL);
     }
     printf("unary_us %.1f\n", (double)(cz_now_ns() - t1) / 1e3 / calls);
-    if (stdio_bytes && measure_stdio(loop, cl, stdio_bytes) < 0)
+    if (stdio_bytes &&
+        (measure_stdio(loop, cl, stdio_bytes) < 0 || measure_busy_unary(cl, calls) < 0))
         goto out;
     /* vminitd's memory. smaps_rollup walks its page tables: exact, where the status
      * counters lag by up to 64 pages. Its text pages live in the initramfs (rootfs page
