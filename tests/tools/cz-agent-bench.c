@@ -241,6 +241,19 @@ static int guest_init_cpu(cz_rpc_client *cl, double *user, double *sys)
     return 0;
 }
 
+/* Wait for process `id` in the VM to end, then delete it. */
+static int wait_and_delete(cz_rpc_client *cl, const char *id)
+{
+    cz_error err = {0};
+    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+    w.id = (char *)id;
+    TRY_UNARY("Wait", w);
+    Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
+    d.id = (char *)id;
+    TRY_UNARY("Delete", d);
+    return 0;
+}
+
 /* This process's CPU time (the host end of the Stdio stream; QEMU is a child). */
 static double self_cpu_s(void)
 {
@@ -304,12 +317,8 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
             return -1;
         }
     double host1 = self_cpu_s();
-    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
-    w.id = (char *)"bench";
-    TRY_UNARY("Wait", w);
-    Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
-    d.id = (char *)"bench";
-    TRY_UNARY("Delete", d);
+    if (wait_and_delete(cl, "bench") < 0)
+        return -1;
     if (s.status != CZ_RPC_OK || s.bytes != blocks * 65536) {
         fprintf(stderr, "error: Stdio delivered %llu of %llu bytes\n", (unsigned long long)s.bytes,
                 (unsigned long long)(blocks * 65536));
@@ -351,13 +360,7 @@ static int measure_busy_unary(cz_rpc_client *cl, int calls)
     sg.id = (char *)"spin";
     sg.signal = SIGKILL;
     TRY_UNARY("Signal", sg);
-    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
-    w.id = (char *)"spin";
-    TRY_UNARY("Wait", w);
-    Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
-    d.id = (char *)"spin";
-    TRY_UNARY("Delete", d);
-    return 0;
+    return wait_and_delete(cl, "spin");
 }
 
 /* ---- the agent: first call, round trips, memory ---- */
