@@ -14,10 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 
 #define STDIN_HIGH_WATER (1u << 20)
 #define OUTPUT_PIPE_SIZE (1 << 20)
-#define OUTPUT_READ_CHUNK (128u << 10) /* the largest DATA frame lib/rpc sends */
+/* One message carries what the pipe holds (FIONREAD), within these bounds. */
+#define OUTPUT_READ_MIN (4u << 10)
+#define OUTPUT_READ_MAX (1u << 20)
 
 struct proc {
     struct proc *next;
@@ -180,18 +183,43 @@ static void output_eof(struct proc *p, bool is_err)
     finish_stdio_if_done(p);
 }
 
+/* Forward what the pipe holds as one message, read straight into the message's
+ * place in the send queue (cz_rpc_call_send_reserve): no copy in user space. */
 static void on_output(cz_loop *loop, int fd, uint32_t events, void *data)
 {
     struct proc *p = data;
     bool is_err = fd == p->err_fd;
     if (!p->stdio)
         return;
-    static char buf[OUTPUT_READ_CHUNK]; /* one thread: one buffer */
-    ssize_t n = read(fd, buf, sizeof(buf));
+    int stream = is_err ? CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR
+                        : CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDOUT;
+    int queued = 0;
+    if (ioctl(fd, FIONREAD, &queued) < 0 || queued <= 0)
+        queued = OUTPUT_READ_MIN;
+    size_t cap = CZ_MIN(CZ_MAX((size_t)queued, (size_t)OUTPUT_READ_MIN), (size_t)OUTPUT_READ_MAX);
+    cz_error err = {0};
+    uint8_t *buf = cz_rpc_call_send_reserve(p->stdio, cap, &err);
+    if (!buf) {
+        cz_debug("vminitd: stdio %s: %s", p->id, err.msg);
+        return;
+    }
+    ssize_t n = read(fd, buf, cap);
     if (n > 0) {
-        send_output(p, is_err ? CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR
-                              : CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDOUT,
-                    buf, (size_t)n, false);
+        /* A StdioResponse packed by hand: stream (field 1, varint), then data
+         * (field 2, bytes: tag, varint length); eof stays false, so it is omitted. */
+        uint8_t lead[CZ_RPC_RESERVE_LEAD];
+        size_t l = 0;
+        lead[l++] = 1 << 3 | 0;
+        lead[l++] = (uint8_t)stream;
+        lead[l++] = 2 << 3 | 2;
+        for (uint64_t v = (uint64_t)n;; v >>= 7) {
+            lead[l++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+            if (v < 0x80)
+                break;
+        }
+        memcpy(buf - l, lead, l);
+        if (cz_rpc_call_send_reserved(p->stdio, l, (size_t)n, &err) < 0)
+            cz_debug("vminitd: stdio %s: %s", p->id, err.msg);
         if (p->stdio && cz_rpc_call_pending(p->stdio) > CZ_RPC_SEND_HIGH_WATER)
             unwatch_outputs(p); /* resumed in on_stdio_writable */
         return;

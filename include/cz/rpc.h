@@ -109,6 +109,20 @@ CZ_PUBLIC int cz_rpc_call_send(cz_rpc_call *call, const ProtobufCMessage *msg, c
  * reading its source above CZ_RPC_SEND_HIGH_WATER and resume in on_writable. */
 CZ_PUBLIC size_t cz_rpc_call_pending(const cz_rpc_call *call);
 #define CZ_RPC_SEND_HIGH_WATER (1u << 20)
+/* Zero-copy sending of bulk bytes (vminitd's Stdio output): the caller fills the
+ * message in place instead of building a ProtobufCMessage that gets packed.
+ * cz_rpc_call_send_reserve returns room for `cap` payload bytes, preceded by
+ * CZ_RPC_RESERVE_LEAD bytes of room for the fields before the payload; it fails
+ * (NULL) when the call is over or cap exceeds the send size limit. The caller
+ * writes the payload there (e.g. read() from a pipe), puts the packed fields that
+ * precede it (at most CZ_RPC_RESERVE_LEAD bytes, ending with the payload field's
+ * tag and length) just before the payload, and cz_rpc_call_send_reserved queues
+ * those lead + len bytes as one message of the method's output type: the caller
+ * vouches that they are a valid encoding of it. A reservation not committed is
+ * reused by the next cz_rpc_call_send_reserve and freed with the call. */
+#define CZ_RPC_RESERVE_LEAD 16
+CZ_PUBLIC uint8_t *cz_rpc_call_send_reserve(cz_rpc_call *call, size_t cap, cz_error *err);
+CZ_PUBLIC int cz_rpc_call_send_reserved(cz_rpc_call *call, size_t lead, size_t len, cz_error *err);
 /* Server: end the call with OK (err NULL) or the status derived from err. */
 CZ_PUBLIC void cz_rpc_call_finish(cz_rpc_call *call, const cz_error *err);
 /* Server: end the call with an explicit status and message. */

@@ -21,18 +21,43 @@
 #include <fcntl.h>
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <zlib.h>
 
 #define OUT_BATCH (256u << 10)
 #define READ_CHUNK (256u << 10)
-#define MAX_DATA_FRAME (128u << 10)
+/* DATA frames are written straight from the queued messages (NO_COPY), so a frame
+ * may carry a whole large message: no per-frame buffer holds its bytes. */
+#define MAX_DATA_FRAME ((1u << 20) + 64)
+#define FRAME_HEAD 9 /* HTTP/2 frame header */
+#define GRPC_PREFIX 5
+/* Output pieces smaller than this are copied into the connection's byte buffer
+ * (merged with their neighbours); larger ones are written from the message itself.
+ * A virtio-serial port turns each piece of a writev into its own buffer and kick. */
+#define SMALL_PIECE (4u << 10)
+#define MAX_IOV 64
 
+/* One queued message: a gRPC-framed message at msg (len bytes, off of them handed
+ * to the output), with at least FRAME_HEAD bytes of headroom before msg, so a DATA
+ * frame that starts with the message gets its header written in place. Shared by
+ * a call's queue and the connection's output pieces (refs). */
 typedef struct chunk {
     struct chunk *next;
+    unsigned refs;
+    uint8_t *msg;
     size_t len, off;
-    uint8_t data[];
+    size_t cap;  /* bytes available from msg (reservations) */
+    size_t size; /* bytes allocated after the headroom */
+    bool reuse;  /* a reservation's buffer: kept as the connection's spare */
+    uint8_t mem[];
 } chunk;
+
+/* A piece of output: bytes of a chunk, or (k NULL) of the connection's byte buffer. */
+typedef struct out_piece {
+    chunk *k;
+    size_t off, len;
+} out_piece;
 
 typedef struct method {
     struct method *next;
@@ -65,8 +90,9 @@ struct cz_rpc_call {
 
     /* sending */
     chunk *q_head, *q_tail;
+    chunk *reserved; /* cz_rpc_call_send_reserve: not queued yet */
     size_t q_bytes;
-    bool data_deferred, headers_sent, above_high, notify_writable;
+    bool data_deferred, headers_sent, above_high, notify_writable, reserves;
     bool finished;      /* server: status decided; client: half-closed */
     bool trailers_sent; /* server: END_STREAM went out */
     bool done;          /* on_close delivered (or about to be) */
@@ -103,8 +129,16 @@ struct conn {
     conn *next; /* server's list */
     nghttp2_session *session;
     cz_rpc_call *calls;
-    uint8_t *out;
-    size_t out_len, out_off, out_cap;
+    uint8_t *out; /* small output bytes, referenced by pieces */
+    size_t out_len, out_cap;
+    out_piece *pieces; /* what to write, in order */
+    size_t n_pieces, pieces_head, pieces_cap;
+    size_t out_pending; /* bytes in pieces not written yet */
+    /* The last written reservation buffer, reused by the next reservation: a
+     * stream of large messages does not map and fault in fresh memory for each.
+     * Kept only while a call that reserved is open. */
+    chunk *spare;
+    unsigned reserving_calls;
     uint64_t flush_timer, destroy_timer;
     size_t buffered; /* bytes held in calls' receive buffers */
     cz_rpc_opts opts;
@@ -134,7 +168,12 @@ static void call_end_local(cz_rpc_call *call, int status, const char *message);
 
 /* ------------------------------------------------------------ helpers */
 
-static void fill_opts(cz_rpc_opts *out, const cz_rpc_opts *in)
+/* A client's default receive window is larger: it is the host end of the guest's
+ * bulk streams (stdout, CopyOut), and with one vCPU under emulation every pause
+ * for a WINDOW_UPDATE is a round trip through the VM (bench/agent.sh). */
+#define CLIENT_STREAM_WINDOW (4u << 20)
+
+static void fill_opts(cz_rpc_opts *out, const cz_rpc_opts *in, bool is_client)
 {
     if (in)
         *out = *in;
@@ -145,7 +184,7 @@ static void fill_opts(cz_rpc_opts *out, const cz_rpc_opts *in)
     if (!out->max_send_message)
         out->max_send_message = CZ_RPC_DEFAULT_MAX_MESSAGE;
     if (!out->stream_window)
-        out->stream_window = 1u << 20;
+        out->stream_window = is_client ? CLIENT_STREAM_WINDOW : 1u << 20;
     if (out->stream_window > (1u << 30))
         out->stream_window = 1u << 30;
     if (!out->max_concurrent_streams)
@@ -162,6 +201,32 @@ static size_t conn_buffer_limit(const conn *c)
         (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE                 \
     }
 
+static chunk *chunk_new(size_t cap)
+{
+    chunk *k = cz_xmalloc(sizeof(*k) + FRAME_HEAD + cap);
+    k->next = NULL;
+    k->refs = 1;
+    k->msg = k->mem + FRAME_HEAD;
+    k->len = k->off = 0;
+    k->cap = k->size = cap;
+    k->reuse = false;
+    return k;
+}
+
+static void chunk_unref(conn *c, chunk *k)
+{
+    if (!k || --k->refs > 0)
+        return;
+    if (k->reuse && !c->spare && c->reserving_calls > 0 && !c->dead) {
+        k->refs = 1;
+        k->msg = k->mem + FRAME_HEAD;
+        k->cap = k->size;
+        c->spare = k;
+        return;
+    }
+    free(k);
+}
+
 static void call_free(cz_rpc_call *call)
 {
     conn *c = call->conn;
@@ -169,7 +234,12 @@ static void call_free(cz_rpc_call *call)
         cz_loop_cancel_timer(c->loop, call->deadline_timer);
     for (chunk *k = call->q_head, *n; k; k = n) {
         n = k->next;
-        free(k);
+        chunk_unref(c, k);
+    }
+    chunk_unref(c, call->reserved);
+    if (call->reserves && --c->reserving_calls == 0) {
+        free(c->spare);
+        c->spare = NULL;
     }
     c->buffered -= CZ_MIN(c->buffered, call->rbuf.len);
     cz_buf_free(&call->rbuf);
@@ -312,31 +382,17 @@ static bool call_over(const cz_rpc_call *call)
 
 /* ------------------------------------------------------------ sending */
 
+/* How much of the queue the next DATA frame carries; the bytes themselves go out
+ * in send_data_cb (NGHTTP2_DATA_FLAG_NO_COPY), written from the queued messages. */
 static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
                             size_t length, uint32_t *data_flags, nghttp2_data_source *source,
                             void *user_data)
 {
     cz_rpc_call *call = source->ptr;
-    size_t n = 0;
-    while (n < length && call->q_head) {
-        chunk *k = call->q_head;
-        size_t take = CZ_MIN(length - n, k->len - k->off);
-        memcpy(buf + n, k->data + k->off, take);
-        k->off += take;
-        n += take;
-        if (k->off == k->len) {
-            call->q_head = k->next;
-            if (!call->q_head)
-                call->q_tail = NULL;
-            free(k);
-        }
-    }
-    call->q_bytes -= n;
-    if (call->above_high && call->q_bytes < CZ_RPC_SEND_HIGH_WATER / 2) {
-        call->above_high = false;
-        call->notify_writable = true;
-    }
-    if (!call->q_head) {
+    size_t n = CZ_MIN(length, call->q_bytes);
+    if (n > 0)
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == call->q_bytes) {
         if (call->conn->is_server && call->finished) {
             char code[16];
             snprintf(code, sizeof(code), "%d", call->status);
@@ -355,6 +411,82 @@ static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
     return (ssize_t)n;
 }
 
+/* Append output: small pieces are copied into c->out (merged with the previous
+ * piece when that one ends there), large ones reference the chunk. */
+static void out_push(conn *c, chunk *k, const uint8_t *p, size_t len)
+{
+    if (len == 0)
+        return;
+    c->out_pending += len;
+    out_piece *last = c->n_pieces > c->pieces_head ? &c->pieces[c->n_pieces - 1] : NULL;
+    if (!k || len < SMALL_PIECE) {
+        if (c->out_len + len > c->out_cap) {
+            c->out_cap = CZ_MAX(CZ_MAX(c->out_cap * 2, c->out_len + len), (size_t)16384);
+            c->out = cz_xrealloc(c->out, c->out_cap);
+        }
+        memcpy(c->out + c->out_len, p, len);
+        if (last && !last->k && last->off + last->len == c->out_len) {
+            last->len += len;
+            c->out_len += len;
+            return;
+        }
+        k = NULL;
+        p = c->out + c->out_len;
+        c->out_len += len;
+    } else {
+        k->refs++;
+    }
+    if (c->n_pieces == c->pieces_cap) {
+        c->pieces_cap = CZ_MAX(c->pieces_cap * 2, (size_t)16);
+        c->pieces = cz_xrealloc(c->pieces, c->pieces_cap * sizeof(*c->pieces));
+    }
+    c->pieces[c->n_pieces++] =
+        (out_piece){.k = k, .off = (size_t)(p - (k ? k->mem : c->out)), .len = len};
+}
+
+/* A DATA frame whose payload is the next `length` queued bytes: its header and
+ * payload become output pieces, without copying the payload. */
+static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *source, void *user_data)
+{
+    conn *c = user_data;
+    cz_rpc_call *call = source->ptr;
+    bool head_out = false;
+    for (size_t left = length; left > 0;) {
+        chunk *k = call->q_head;
+        size_t take = CZ_MIN(left, k->len - k->off);
+        if (!head_out && k->off == 0) {
+            /* The frame starts with a message: its header goes into the headroom,
+             * and header and payload are one contiguous piece. */
+            memcpy(k->msg - FRAME_HEAD, framehd, FRAME_HEAD);
+            out_push(c, k, k->msg - FRAME_HEAD, FRAME_HEAD + take);
+        } else {
+            if (!head_out)
+                out_push(c, NULL, framehd, FRAME_HEAD);
+            out_push(c, k, k->msg + k->off, take);
+        }
+        head_out = true;
+        k->off += take;
+        left -= take;
+        if (k->off == k->len) {
+            call->q_head = k->next;
+            chunk_unref(c, k);
+        }
+    }
+    if (!head_out)
+        out_push(c, NULL, framehd, FRAME_HEAD);
+    if (!call->q_head)
+        call->q_tail = NULL;
+    call->q_bytes -= length;
+    if (call->above_high && call->q_bytes < CZ_RPC_SEND_HIGH_WATER / 2) {
+        call->above_high = false;
+        call->notify_writable = true;
+    }
+    (void)session;
+    (void)frame;
+    return 0;
+}
+
 static int submit_response_headers(cz_rpc_call *call)
 {
     nghttp2_nv nva[] = {
@@ -368,25 +500,30 @@ static int submit_response_headers(cz_rpc_call *call)
                                    &prd);
 }
 
-int cz_rpc_call_send(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+static int check_can_send(cz_rpc_call *call, cz_error *err)
 {
-    conn *c = call->conn;
-    if (call_over(call) || (!c->is_server && call->finished))
+    if (call_over(call) || (!call->conn->is_server && call->finished))
         return cz_error_set(err, ECANCELED, "send on %s: the call is over", call->path);
-    if (msg->descriptor != call->out_desc)
-        return cz_error_set(err, EINVAL, "send on %s: message is a %s, expected %s", call->path,
-                            msg->descriptor->name, call->out_desc->name);
-    size_t size = protobuf_c_message_get_packed_size(msg);
-    if (size > c->opts.max_send_message)
+    return 0;
+}
+
+static int check_send_size(cz_rpc_call *call, size_t size, cz_error *err)
+{
+    if (size > call->conn->opts.max_send_message)
         return cz_error_set(err, E2BIG,
                             "send on %s: message of %zu bytes exceeds the limit of %zu bytes",
-                            call->path, size, c->opts.max_send_message);
-    chunk *k = cz_xmalloc(sizeof(*k) + 5 + size);
-    k->next = NULL;
+                            call->path, size, call->conn->opts.max_send_message);
+    return 0;
+}
+
+/* Queue a chunk whose msg holds the gRPC prefix and `size` packed bytes. */
+static int queue_message(cz_rpc_call *call, chunk *k, size_t size, cz_error *err)
+{
+    conn *c = call->conn;
+    cz_rpc_frame_header(k->msg, (uint32_t)size);
+    k->len = GRPC_PREFIX + size;
     k->off = 0;
-    k->len = 5 + size;
-    cz_rpc_frame_header(k->data, (uint32_t)size);
-    protobuf_c_message_pack(msg, k->data + 5);
+    k->next = NULL;
     if (call->q_tail)
         call->q_tail->next = k;
     else
@@ -404,6 +541,61 @@ int cz_rpc_call_send(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *e
     }
     conn_schedule_flush(c);
     return 0;
+}
+
+int cz_rpc_call_send(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    if (check_can_send(call, err) < 0)
+        return -1;
+    if (msg->descriptor != call->out_desc)
+        return cz_error_set(err, EINVAL, "send on %s: message is a %s, expected %s", call->path,
+                            msg->descriptor->name, call->out_desc->name);
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    if (check_send_size(call, size, err) < 0)
+        return -1;
+    chunk *k = chunk_new(GRPC_PREFIX + size);
+    protobuf_c_message_pack(msg, k->msg + GRPC_PREFIX);
+    return queue_message(call, k, size, err);
+}
+
+uint8_t *cz_rpc_call_send_reserve(cz_rpc_call *call, size_t cap, cz_error *err)
+{
+    if (check_can_send(call, err) < 0 || check_send_size(call, cap, err) < 0)
+        return NULL;
+    size_t need = GRPC_PREFIX + CZ_RPC_RESERVE_LEAD + cap;
+    conn *c = call->conn;
+    if (call->reserved && call->reserved->cap < need) {
+        chunk_unref(c, call->reserved);
+        call->reserved = NULL;
+    }
+    if (!call->reserved && c->spare && c->spare->cap >= need) {
+        call->reserved = c->spare;
+        c->spare = NULL;
+    }
+    if (!call->reserved) {
+        call->reserved = chunk_new(need);
+        call->reserved->reuse = true;
+    }
+    if (!call->reserves) {
+        call->reserves = true;
+        c->reserving_calls++;
+    }
+    return call->reserved->msg + GRPC_PREFIX + CZ_RPC_RESERVE_LEAD;
+}
+
+int cz_rpc_call_send_reserved(cz_rpc_call *call, size_t lead, size_t len, cz_error *err)
+{
+    chunk *k = call->reserved;
+    if (!k || lead > CZ_RPC_RESERVE_LEAD || len > k->cap - GRPC_PREFIX - CZ_RPC_RESERVE_LEAD)
+        return cz_error_set(err, EINVAL, "send on %s: no reservation for %zu + %zu bytes",
+                            call->path, lead, len);
+    if (check_can_send(call, err) < 0 || check_send_size(call, lead + len, err) < 0)
+        return -1;
+    call->reserved = NULL;
+    /* The message starts `lead` bytes before the payload; the prefix before it. */
+    k->msg += CZ_RPC_RESERVE_LEAD - lead;
+    k->cap -= CZ_RPC_RESERVE_LEAD - lead;
+    return queue_message(call, k, lead + len, err);
 }
 
 int cz_rpc_call_reply(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
@@ -937,9 +1129,9 @@ static ssize_t read_length_cb(nghttp2_session *session, uint8_t frame_type, int3
                               int32_t session_remote_window_size, int32_t stream_remote_window_size,
                               uint32_t remote_max_frame_size, void *user_data)
 {
-    /* Large frames cut per-frame costs, but nghttp2 keeps a buffer the size of the
-     * largest frame sent (as we keep conn->out): bounded, so a big message does not
-     * leave megabytes resident per connection. */
+    /* Large frames cut per-frame costs. Their payload is written from the queued
+     * messages (NO_COPY); nghttp2 only reserves (and never touches) a buffer of
+     * the frame's size, so only virtual memory grows with the cap. */
     ssize_t n = CZ_MIN(session_remote_window_size, stream_remote_window_size);
     n = CZ_MIN(n, (ssize_t)remote_max_frame_size);
     n = CZ_MIN(n, (ssize_t)MAX_DATA_FRAME);
@@ -967,14 +1159,50 @@ static void conn_notify_writable(conn *c)
     }
 }
 
+/* Drop written pieces; true when everything was written. */
+static bool out_advance(conn *c, size_t n)
+{
+    c->out_pending -= n;
+    while (c->pieces_head < c->n_pieces) {
+        out_piece *pc = &c->pieces[c->pieces_head];
+        if (n < pc->len) {
+            pc->off += n;
+            pc->len -= n;
+            return false;
+        }
+        n -= pc->len;
+        chunk_unref(c, pc->k);
+        c->pieces_head++;
+    }
+    c->pieces_head = c->n_pieces = 0;
+    c->out_len = 0;
+    return true;
+}
+
+static void out_drop(conn *c)
+{
+    for (size_t i = c->pieces_head; i < c->n_pieces; i++)
+        chunk_unref(c, c->pieces[i].k);
+    c->pieces_head = c->n_pieces = 0;
+    c->out_len = c->out_pending = 0;
+}
+
 /* Write what nghttp2 has to send, as far as the socket takes it. */
 static void conn_flush(conn *c)
 {
     if (c->dead)
         return;
     for (;;) {
-        while (c->out_off < c->out_len) {
-            ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        while (c->pieces_head < c->n_pieces) {
+            struct iovec iov[MAX_IOV];
+            int n_iov = 0;
+            for (size_t i = c->pieces_head; i < c->n_pieces && n_iov < MAX_IOV; i++) {
+                const out_piece *pc = &c->pieces[i];
+                iov[n_iov].iov_base = (pc->k ? pc->k->mem : c->out) + pc->off;
+                iov[n_iov++].iov_len = pc->len;
+            }
+            ssize_t n = n_iov == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len)
+                                   : writev(c->fd, iov, n_iov);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
@@ -986,10 +1214,9 @@ static void conn_flush(conn *c)
                 conn_fail(c);
                 return;
             }
-            c->out_off += (size_t)n;
+            out_advance(c, (size_t)n);
         }
-        c->out_off = c->out_len = 0;
-        while (c->out_len < OUT_BATCH) {
+        while (c->out_pending < OUT_BATCH) {
             const uint8_t *data;
             ssize_t n = nghttp2_session_mem_send(c->session, &data);
             if (n < 0) {
@@ -999,14 +1226,9 @@ static void conn_flush(conn *c)
             }
             if (n == 0)
                 break;
-            if (c->out_len + (size_t)n > c->out_cap) {
-                c->out_cap = CZ_MAX(c->out_cap * 2, c->out_len + (size_t)n);
-                c->out = cz_xrealloc(c->out, c->out_cap);
-            }
-            memcpy(c->out + c->out_len, data, (size_t)n);
-            c->out_len += (size_t)n;
+            out_push(c, NULL, data, (size_t)n);
         }
-        if (c->out_len == 0)
+        if (c->out_pending == 0)
             break;
     }
     conn_watch(c, false);
@@ -1049,7 +1271,10 @@ static void conn_destroy(conn *c)
     }
     nghttp2_session_del(c->session);
     close(c->fd);
+    out_drop(c);
+    free(c->spare);
     free(c->out);
+    free(c->pieces);
     cz_rpc_server *s = c->server;
     if (s) {
         for (conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
@@ -1135,7 +1360,7 @@ static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *
     c->loop = loop;
     c->fd = fd;
     c->is_server = is_server;
-    fill_opts(&c->opts, opts);
+    fill_opts(&c->opts, opts, !is_server);
 
     nghttp2_session_callbacks *cb;
     nghttp2_session_callbacks_new(&cb);
@@ -1146,6 +1371,7 @@ static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_data_source_read_length_callback(cb, read_length_cb);
+    nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
     nghttp2_option *opt;
     nghttp2_option_new(&opt);
     nghttp2_option_set_no_auto_window_update(opt, 1);
@@ -1162,12 +1388,12 @@ static conn *conn_new(cz_loop *loop, int fd, bool is_server, const cz_rpc_opts *
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->opts.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, c->opts.stream_window},
-        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 1u << 20},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 4u << 20}, /* received data streams through */
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 64u << 10},
     };
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, CZ_ARRAY_SIZE(iv));
     int32_t conn_window = (int32_t)CZ_MIN(
-        (uint64_t)INT32_MAX, CZ_MAX((uint64_t)c->opts.stream_window * 16, (uint64_t)16 << 20));
+        (uint64_t)INT32_MAX, CZ_MAX((uint64_t)c->opts.stream_window * 4, (uint64_t)16 << 20));
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, conn_window);
     if (cz_loop_add_fd(loop, fd, CZ_LOOP_IN, conn_io, c, err) < 0) {
         nghttp2_session_del(c->session);
@@ -1206,7 +1432,7 @@ cz_rpc_server *cz_rpc_server_new(cz_loop *loop, const cz_rpc_opts *opts)
 {
     cz_rpc_server *s = cz_xcalloc(1, sizeof(*s));
     s->loop = loop;
-    fill_opts(&s->opts, opts);
+    fill_opts(&s->opts, opts, false);
     s->listen_fd = -1;
     return s;
 }

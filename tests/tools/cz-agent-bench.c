@@ -209,15 +209,16 @@ static void stdio_on_close(cz_rpc_call *call, int status, const char *message)
 static const cz_rpc_handler stdio_handler = {.on_message = stdio_on_message,
                                              .on_close = stdio_on_close};
 
-#define TRY_UNARY(method, req)                                                                     \
-    do {                                                                                           \
+#define TRY_UNARY_N(n, method, req)                                                                \
+    for (int i_ = 0; i_ < (n); i_++) {                                                             \
         ProtobufCMessage *reply_;                                                                  \
         if (cz_rpc_client_unary(cl, AGENT, method, &(req).base, &reply_, 60000, &err) < 0) {       \
             fprintf(stderr, "error: %s: %s\n", method, err.msg);                                   \
             return -1;                                                                             \
         }                                                                                          \
         protobuf_c_message_free_unpacked(reply_, NULL);                                            \
-    } while (0)
+    }
+#define TRY_UNARY(method, req) TRY_UNARY_N(1, method, req)
 
 /* vminitd's CPU time (user, system) in the guest, from /proc/1/stat. */
 static int guest_init_cpu(cz_rpc_client *cl, double *user, double *sys)
@@ -238,6 +239,28 @@ static int guest_init_cpu(cz_rpc_client *cl, double *user, double *sys)
     *user = (double)ut / 100.0; /* USER_HZ is 100 in every Linux ABI */
     *sys = (double)st / 100.0;
     return 0;
+}
+
+/* Wait for process `id` in the VM to end, then delete it. */
+static int wait_and_delete(cz_rpc_client *cl, const char *id)
+{
+    cz_error err = {0};
+    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
+    w.id = (char *)id;
+    TRY_UNARY("Wait", w);
+    Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
+    d.id = (char *)id;
+    TRY_UNARY("Delete", d);
+    return 0;
+}
+
+/* This process's CPU time (the host end of the Stdio stream; QEMU is a child). */
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
@@ -272,6 +295,7 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
 
     double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
     guest_init_cpu(cl, &u0, &s0);
+    double host0 = self_cpu_s();
     struct stdio_state s = {.loop = loop};
     cz_rpc_call *call = cz_rpc_client_start(cl, AGENT, "Stdio", 120000, &stdio_handler, &s, &err);
     if (!call) {
@@ -292,12 +316,9 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
             fprintf(stderr, "error: loop: %s\n", err.msg);
             return -1;
         }
-    Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
-    w.id = (char *)"bench";
-    TRY_UNARY("Wait", w);
-    Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
-    d.id = (char *)"bench";
-    TRY_UNARY("Delete", d);
+    double host1 = self_cpu_s();
+    if (wait_and_delete(cl, "bench") < 0)
+        return -1;
     if (s.status != CZ_RPC_OK || s.bytes != blocks * 65536) {
         fprintf(stderr, "error: Stdio delivered %llu of %llu bytes\n", (unsigned long long)s.bytes,
                 (unsigned long long)(blocks * 65536));
@@ -305,10 +326,41 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     }
     printf("stdio_bytes %llu\nstdio_mib_s %.1f\n", (unsigned long long)s.bytes,
            mib_per_s(s.bytes, s.last - s.first));
+    printf("stdio_client_cpu_s %.3f\n", host1 - host0);
     if (guest_init_cpu(cl, &u1, &s1) == 0)
         printf("stdio_s %.2f\nvminitd_user_s %.2f\nvminitd_sys_s %.2f\n", secs(s.last - s.first),
                u1 - u0, s1 - s0);
     return 0;
+}
+
+/* The unary round trip while a process in the VM keeps the vCPU busy (a shell loop on
+ * the ext4 root measure_stdio mounted): what vminitd's scheduling costs a busy VM. */
+static int measure_busy_unary(cz_rpc_client *cl, int calls)
+{
+    cz_error err = {0};
+    const char *spec =
+        "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/mnt/bench\",\"readonly\":true},"
+        "\"process\":{\"args\":[\"/bin/busybox\",\"sh\",\"-c\",\"while :; do :; done\"],"
+        "\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],\"user\":{\"uid\":0,\"gid\":0}},"
+        "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}";
+    Cz__Agent__V1__CreateProcessRequest cp = CZ__AGENT__V1__CREATE_PROCESS_REQUEST__INIT;
+    cp.id = (char *)"spin";
+    cp.oci_spec_json = (char *)spec;
+    TRY_UNARY("CreateProcess", cp);
+    Cz__Agent__V1__StartProcessRequest sp = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
+    sp.id = (char *)"spin";
+    TRY_UNARY("StartProcess", sp);
+    sleep_ms(200);
+    Cz__Agent__V1__StatRequest st = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    st.path = (char *)"/init";
+    uint64_t t0 = cz_now_ns();
+    TRY_UNARY_N(calls, "Stat", st);
+    printf("unary_busy_us %.1f\n", (double)(cz_now_ns() - t0) / 1e3 / calls);
+    Cz__Agent__V1__SignalRequest sg = CZ__AGENT__V1__SIGNAL_REQUEST__INIT;
+    sg.id = (char *)"spin";
+    sg.signal = SIGKILL;
+    TRY_UNARY("Signal", sg);
+    return wait_and_delete(cl, "spin");
 }
 
 /* ---- the agent: first call, round trips, memory ---- */
@@ -370,7 +422,8 @@ static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes
         protobuf_c_message_free_unpacked(reply, NULL);
     }
     printf("unary_us %.1f\n", (double)(cz_now_ns() - t1) / 1e3 / calls);
-    if (stdio_bytes && measure_stdio(loop, cl, stdio_bytes) < 0)
+    if (stdio_bytes &&
+        (measure_stdio(loop, cl, stdio_bytes) < 0 || measure_busy_unary(cl, calls) < 0))
         goto out;
     /* vminitd's memory. smaps_rollup walks its page tables: exact, where the status
      * counters lag by up to 64 pages. Its text pages live in the initramfs (rootfs page

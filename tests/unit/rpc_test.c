@@ -383,26 +383,147 @@ static int tail_msg(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *er
 }
 static const cz_rpc_handler tail_handler = {.on_message = tail_msg, .on_close = note_close};
 
-TEST(inprocess_paused_call_gets_all_before_close)
+/* Serve CopyOut with fn, call it through handler (client options copts) and run the
+ * loop until the call closes (at most `turns` turns): closed_status has its status. */
+static void copyout_call(const cz_rpc_opts *copts, cz_rpc_unary_fn fn,
+                         const cz_rpc_handler *handler, int turns)
 {
     cz_error err = {0};
     pair p = {0};
-    CHECK_OK(make_pair(&p, NULL, &err), &err);
-    CHECK_OK(cz_rpc_server_add_unary(p.server, agent, "CopyOut", tail_out_handler, NULL, &err),
-             &err);
-    tail_received = 0;
     closed_status = -1;
-    cz_rpc_call *call =
-        cz_rpc_client_start(p.client, agent, "CopyOut", 0, &tail_handler, NULL, &err);
+    CHECK_OK(make_pair(&p, copts, &err), &err);
+    CHECK_OK(cz_rpc_server_add_unary(p.server, agent, "CopyOut", fn, NULL, &err), &err);
+    cz_rpc_call *call = cz_rpc_client_start(p.client, agent, "CopyOut", 0, handler, NULL, &err);
     CHECK(call);
     Cz__Agent__V1__CopyOutRequest q = CZ__AGENT__V1__COPY_OUT_REQUEST__INIT;
     q.path = (char *)"/x";
     CHECK_OK(cz_rpc_call_send(call, &q.base, &err), &err);
     CHECK_OK(cz_rpc_call_close_send(call, &err), &err);
-    /* never resumed: the end of the stream must not drop the buffered messages */
-    for (int i = 0; i < 200 && closed_status < 0; i++)
+    for (int i = 0; i < turns && closed_status < 0; i++)
         CHECK_OK(cz_loop_run_once(p.loop, 5, &err), &err);
+    free_pair(&p);
+}
+
+TEST(inprocess_paused_call_gets_all_before_close)
+{
+    tail_received = 0;
+    /* never resumed: the end of the stream must not drop the buffered messages */
+    copyout_call(NULL, tail_out_handler, &tail_handler, 200);
     CHECK_INT(closed_status, CZ_RPC_OK);
     CHECK_INT(tail_received, 4u << 16);
-    free_pair(&p);
+}
+
+/* ---- messages filled in place (cz_rpc_call_send_reserve) ---- */
+
+/* CopyOutResponse is `bytes data = 1`: its lead is the tag and the varint length. */
+static size_t copyout_lead(uint8_t *lead, size_t len)
+{
+    size_t l = 0;
+    lead[l++] = 1 << 3 | 2;
+    for (uint64_t v = len;; v >>= 7) {
+        lead[l++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+        if (v < 0x80)
+            break;
+    }
+    return l;
+}
+
+static const size_t reserved_sizes[] = {1, 100, 5000, 70000, 300000, 1u << 20, 3, 200000};
+
+static uint8_t pattern_byte(size_t msg, size_t i)
+{
+    return (uint8_t)(msg * 31 + i * 7 + (i >> 9));
+}
+
+/* Reserved and packed messages in turn, with every size above: each frame the client's
+ * small window allows splits messages at arbitrary places. */
+static int reserved_out_handler(cz_rpc_call *call, const ProtobufCMessage *req, void *data,
+                                cz_error *err)
+{
+    for (size_t m = 0; m < CZ_ARRAY_SIZE(reserved_sizes); m++) {
+        size_t n = reserved_sizes[m];
+        if (m % 3 == 2) {
+            cz_autofree uint8_t *buf = cz_xmalloc(n);
+            for (size_t i = 0; i < n; i++)
+                buf[i] = pattern_byte(m, i);
+            Cz__Agent__V1__CopyOutResponse r = CZ__AGENT__V1__COPY_OUT_RESPONSE__INIT;
+            r.data.data = buf;
+            r.data.len = n;
+            if (cz_rpc_call_send(call, &r.base, err) < 0)
+                return -1;
+            continue;
+        }
+        uint8_t *p = cz_rpc_call_send_reserve(call, n + 1000, err);
+        if (!p)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            p[i] = pattern_byte(m, i);
+        uint8_t lead[CZ_RPC_RESERVE_LEAD];
+        size_t l = copyout_lead(lead, n);
+        memcpy(p - l, lead, l);
+        if (cz_rpc_call_send_reserved(call, l, n, err) < 0)
+            return -1;
+    }
+    cz_rpc_call_finish(call, NULL);
+    return 0;
+}
+
+static size_t reserved_msgs, reserved_bad;
+static int reserved_msg(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
+{
+    const Cz__Agent__V1__CopyOutResponse *r = (const Cz__Agent__V1__CopyOutResponse *)msg;
+    size_t m = reserved_msgs++;
+    if (m >= CZ_ARRAY_SIZE(reserved_sizes) || r->data.len != reserved_sizes[m]) {
+        reserved_bad++;
+        return 0;
+    }
+    for (size_t i = 0; i < r->data.len; i++)
+        if (r->data.data[i] != pattern_byte(m, i)) {
+            reserved_bad++;
+            break;
+        }
+    return 0;
+}
+static const cz_rpc_handler reserved_handler = {.on_message = reserved_msg, .on_close = note_close};
+
+TEST(inprocess_reserved_messages_arrive_intact)
+{
+    cz_rpc_opts copts = {.stream_window = 100000};
+    reserved_msgs = reserved_bad = 0;
+    copyout_call(&copts, reserved_out_handler, &reserved_handler, 2000);
+    CHECK_INT(closed_status, CZ_RPC_OK);
+    CHECK_INT(reserved_msgs, CZ_ARRAY_SIZE(reserved_sizes));
+    CHECK_INT(reserved_bad, 0);
+}
+
+static int reserve_limits_handler(cz_rpc_call *call, const ProtobufCMessage *req, void *data,
+                                  cz_error *err)
+{
+    cz_error e = {0};
+    /* over the send limit (16 MiB by default) */
+    if (cz_rpc_call_send_reserve(call, 17u << 20, &e) || e.code != E2BIG)
+        return cz_error_set(err, EPROTO, "reserve over the limit: %d %s", e.code, e.msg);
+    /* nothing reserved */
+    e = (cz_error){0};
+    if (cz_rpc_call_send_reserved(call, 2, 10, &e) == 0 || e.code != EINVAL)
+        return cz_error_set(err, EPROTO, "commit without a reservation: %d", e.code);
+    /* more than was reserved, or a lead longer than CZ_RPC_RESERVE_LEAD */
+    if (!cz_rpc_call_send_reserve(call, 10, err))
+        return -1;
+    e = (cz_error){0};
+    if (cz_rpc_call_send_reserved(call, 2, 11, &e) == 0 || e.code != EINVAL)
+        return cz_error_set(err, EPROTO, "commit beyond the reservation: %d", e.code);
+    if (cz_rpc_call_send_reserved(call, CZ_RPC_RESERVE_LEAD + 1, 1, &e) == 0)
+        return cz_error_set(err, EPROTO, "commit with a lead too long");
+    /* the reservation is still there and usable: an empty CopyOutResponse */
+    if (cz_rpc_call_send_reserved(call, 0, 0, err) < 0)
+        return -1;
+    cz_rpc_call_finish(call, NULL);
+    return 0;
+}
+
+TEST(inprocess_reserve_limits)
+{
+    copyout_call(NULL, reserve_limits_handler, &note_handler, 200);
+    CHECK_INT(closed_status, CZ_RPC_OK);
 }
