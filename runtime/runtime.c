@@ -1303,6 +1303,7 @@ static int create_process(struct rt *rt, cz_error *err)
     /* (a missing passwd or group file is no error: numeric ids work without) */
     if (batch_end(rt, err) < 0)
         return -1;
+    cz_debug("user and working directory looked up");
     struct cz_user u;
     int r = cz_user_resolve(c->user, passwd ? passwd : "", group ? group : "", &u, err);
     if (r == 0)
@@ -1325,6 +1326,7 @@ static int create_process(struct rt *rt, cz_error *err)
     cp.stdio = &so;
     if (agent_unary(rt, "CreateProcess", &cp.base, NULL, err) < 0)
         return -1;
+    cz_debug("process created");
     rt->stdio = cz_rpc_client_start(rt->agent, AGENT, "Stdio", 0, &stdio_handler, rt, err);
     if (!rt->stdio)
         return cz_error_wrap(err, "attach to the process");
@@ -1460,6 +1462,7 @@ int main(int argc, char **argv)
             r = -1;
         } else {
             protobuf_c_message_free_unpacked(rep, NULL);
+            cz_debug("process started");
             rt->st.started_at = wall_ns();
             Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
             w.id = rt->c.id;
