@@ -119,12 +119,13 @@ $(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{p
 | $MANY containers started side by side (\`-m 128M\`) | $started started in ${many_s} s | |
 | their total RSS (runtimes + QEMUs) | $((total_kb / 1024)) MiB | |
 
-Where a run's time goes (runtime.log with \`--debug\`, 2026-11-30 at load 1.5-3): CLI and
-runtime start about 10 ms, QEMU up 27-31 ms, boot to the agent's first answer 0.30-0.37 s (the
-floor's whole life is 0.25 s), mounts + /etc files + network 63-71 ms (one batch), the
-process's create/start/exit/wait 107-128 ms (one batch of reads, then ocirt's namespaces,
-mounts and pivot_root under TCG), teardown a few ms. Beyond the boot, the setup and the
-process cost about 0.2 s under TCG; the 1.3x target is not met. The memory row compares
+Where a run's time goes (runtime.log with \`--debug\`, 2026-11-30 03:15 at load 0.7-2.6):
+CLI and runtime start about 10 ms, QEMU up 25-27 ms, boot to the agent's first answer
+257-297 ms (the floor's whole life is 0.25 s), mounts + /etc files + network 54-66 ms (one
+batch), user and workdir lookup 11-13 ms (one batch), CreateProcess 56-72 ms (ocirt's
+namespaces, cgroup, mounts, masked paths and pivot_root under TCG), StartProcess 8-9 ms,
+\`true\` running, exiting and reaped 34-38 ms, teardown a few ms. Beyond the boot, setup and
+the process cost about 0.2 s under TCG: the 1.3x target is not met. The memory row compares
 QEMU processes that ran different guest work: the container's guest mounted three
 filesystems and ran a container (its page cache, and TCG's translation cache, which grows
 with the guest code run); container-runtime itself is the row above it.
