@@ -73,6 +73,10 @@ out=$(cz run --rm "${M[@]}" --env-file "$T/envfile" t/run:1 sh -c 'echo "$A/$B"'
 check "--env-file" test "$out" = "1/two words"
 out=$(cz run --rm "${M[@]}" --entrypoint /bin/echo t/run:1 via entrypoint)
 check "--entrypoint replaces the image's entrypoint" test "$out" = "via entrypoint"
+out=$(cz run --rm "${M[@]}" --dns 192.0.2.53 t/run:1 cat /etc/resolv.conf)
+check "--dns writes the container's resolv.conf" grep -qx "nameserver 192.0.2.53" <<<"$out"
+out=$(cz run --rm "${M[@]}" --platform linux/amd64 t/run:1 uname -m)
+check "--platform of the host's platform" test "$out" = x86_64
 cz run --rm "${M[@]}" --cidfile "$T/cid" -l team=a t/run:1 true
 check "--cidfile gets the id" grep -qE '^[0-9a-f]{64}$' "$T/cid"
 out=$(cz run --rm "${M[@]}" --kernel "$CZ_BUILD/kernel/vmlinux" t/run:1 uname -r)
