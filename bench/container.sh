@@ -121,8 +121,8 @@ $(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{p
 
 Where a run's time goes (runtime.log with \`--debug\`, 2026-11-30 03:15 at load 0.7-2.6):
 CLI and runtime start about 10 ms, QEMU up 25-27 ms, boot to the agent's first answer
-257-297 ms (the floor's whole life is 0.25 s), mounts + /etc files + network 54-66 ms (one
-batch), user and workdir lookup 11-13 ms (one batch), CreateProcess 56-72 ms (ocirt's
+257-297 ms (the floor's whole life is 0.25 s), mounts + /etc files + network + workdir and
+user lookup 62-69 ms (one batch), CreateProcess 56-72 ms (ocirt's
 namespaces, cgroup, mounts, masked paths and pivot_root under TCG), StartProcess 8-9 ms,
 \`true\` running, exiting and reaped 34-38 ms, teardown a few ms. Beyond the boot, setup and
 the process cost about 0.2 s under TCG: the 1.3x target is not met. The memory row compares

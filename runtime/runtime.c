@@ -111,6 +111,7 @@ struct rt {
     struct bitem *batch;
     struct bitem **batch_tail;
     int batch_pending;
+    char *passwd, *group; /* the container's /etc/passwd and /etc/group, or NULL */
 };
 
 static int64_t wall_ns(void)
@@ -1159,12 +1160,36 @@ static int boot(struct rt *rt, cz_error *err)
 }
 
 static int setup_guest_calls(struct rt *rt, cz_error *err);
+static int guest_read_text(struct rt *rt, const char *path, char **out, cz_error *err);
+
+/* In the same batch, after the root is mounted: docker creates a missing working
+ * directory; the container's passwd and group files say who -u USER is (a missing
+ * file stays NULL: numeric ids work without). */
+static int lookup_calls(struct rt *rt, cz_error *err)
+{
+    cz_container_config *c = &rt->c;
+    if (c->workdir && strcmp(c->workdir, "/")) {
+        cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
+        cz_autofree char *what = cz_xasprintf("working directory %s", c->workdir);
+        rt->batch_what = what;
+        int r = guest_mkdir(rt, wd, err);
+        rt->batch_what = NULL;
+        if (r < 0)
+            return -1;
+    }
+    if (guest_read_text(rt, G_ROOTFS "/etc/passwd", &rt->passwd, err) < 0 ||
+        guest_read_text(rt, G_ROOTFS "/etc/group", &rt->group, err) < 0)
+        return -1;
+    return 0;
+}
 
 static int setup_guest(struct rt *rt, cz_error *err)
 {
     batch_begin(rt);
     cz_error e = {0};
     int r = setup_guest_calls(rt, &e);
+    if (r == 0)
+        r = lookup_calls(rt, &e);
     /* the batch's own failure (in order) says more than a failed send */
     if (batch_end(rt, err) < 0)
         return -1;
@@ -1283,27 +1308,9 @@ static int create_process(struct rt *rt, cz_error *err)
     cz_autofree char *spec = cz_container_oci_spec(c, G_ROOTFS, err);
     if (!spec)
         return -1;
-    /* the user, by the container's own passwd and group files; docker creates a
-     * missing working directory */
-    cz_autofree char *passwd = NULL;
-    cz_autofree char *group = NULL;
-    batch_begin(rt);
-    if (c->workdir && strcmp(c->workdir, "/")) {
-        cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
-        cz_autofree char *what = cz_xasprintf("working directory %s", c->workdir);
-        rt->batch_what = what;
-        int mr = guest_mkdir(rt, wd, err);
-        rt->batch_what = NULL;
-        if (mr < 0)
-            return -1;
-    }
-    if (guest_read_text(rt, G_ROOTFS "/etc/passwd", &passwd, err) < 0 ||
-        guest_read_text(rt, G_ROOTFS "/etc/group", &group, err) < 0)
-        return -1;
-    /* (a missing passwd or group file is no error: numeric ids work without) */
-    if (batch_end(rt, err) < 0)
-        return -1;
-    cz_debug("user and working directory looked up");
+    /* the user, by the container's own passwd and group files (read in the
+     * setup batch) */
+    const char *passwd = rt->passwd, *group = rt->group;
     struct cz_user u;
     int r = cz_user_resolve(c->user, passwd ? passwd : "", group ? group : "", &u, err);
     if (r == 0)
@@ -1506,6 +1513,8 @@ int main(int argc, char **argv)
     cz_container_config_free(&rt->c);
     cz_container_state_free(&rt->st);
     free(rt->failure);
+    free(rt->passwd);
+    free(rt->group);
     free(rt->dir);
     free(rt->run_dir);
     return r < 0 ? 1 : 0;
