@@ -1065,11 +1065,8 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
         Cz__Agent__V1__StartProcessRequest sp = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
         sp.id = id;
         if (cz_rpc_client_unary(s.client, AGENT, "StartProcess", &sp.base, &rep, 30000, err) < 0) {
-            int status = cz_rpc_status_from_errno(err->code);
-            code = status == CZ_RPC_NOT_FOUND ? 127 : status == CZ_RPC_PERMISSION_DENIED ? 126 : 125;
-            char *colon = strstr(err->msg, ": ");
-            if (colon && colon == err->msg + strcspn(err->msg, ":"))
-                memmove(err->msg, colon + 2, strlen(colon + 2) + 1);
+            code = cz_container_start_failure_status(cz_rpc_status_from_errno(err->code));
+            cz_rpc_error_strip(err);
             Cz__Agent__V1__DeleteRequest d = CZ__AGENT__V1__DELETE_REQUEST__INIT;
             d.id = id;
             cz_error e2 = {0};

@@ -240,12 +240,7 @@ static int agent_unary(struct rt *rt, const char *method, const ProtobufCMessage
     ProtobufCMessage *r = NULL;
     int ms = timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000;
     if (cz_rpc_client_unary(rt->agent, AGENT, method, req, &r, ms, err) < 0) {
-        /* "cz.agent.v1.Agent/Mount: NOT_FOUND: what" -> "what" */
-        char *p = strstr(err->msg, "Agent/");
-        char *q = p ? strstr(p, ": ") : NULL;
-        char *q2 = q ? strstr(q + 2, ": ") : NULL;
-        if (q2)
-            memmove(err->msg, q2 + 2, strlen(q2 + 2) + 1);
+        cz_rpc_error_strip(err);
         return -1;
     }
     if (reply)
@@ -643,24 +638,13 @@ static void on_wait(struct rt *rt, int status, const char *message, const Protob
                  w->oom_killed ? "the container ran out of memory (OOM killed)" : NULL);
 }
 
-/* Exit status for a process that could not start: 127 not found, 126 not
- * executable (as a shell and docker say). */
-static int start_failure_status(int status)
-{
-    if (status == CZ_RPC_NOT_FOUND)
-        return 127;
-    if (status == CZ_RPC_PERMISSION_DENIED)
-        return 126;
-    return 125;
-}
-
 static void on_started(struct rt *rt, int status, const char *message,
                        const ProtobufCMessage *reply, void *arg)
 {
     (void)reply;
     (void)arg;
     if (status) {
-        process_over(rt, start_failure_status(status), message);
+        process_over(rt, cz_container_start_failure_status(status), message);
         return;
     }
     Cz__Agent__V1__WaitRequest w = CZ__AGENT__V1__WAIT_REQUEST__INIT;
@@ -1461,11 +1445,8 @@ int main(int argc, char **argv)
         ProtobufCMessage *rep = NULL;
         if (cz_rpc_client_unary(rt->agent, AGENT, "StartProcess", &s.base, &rep,
                                 timeout_env("CZ_AGENT_TIMEOUT", 30) * 1000, &err) < 0) {
-            fail_code = start_failure_status(cz_rpc_status_from_errno(err.code));
-            /* "NOT_FOUND: exec foo: ..." -> the message after the status name */
-            char *colon = strstr(err.msg, ": ");
-            if (colon && colon == err.msg + strcspn(err.msg, ":"))
-                memmove(err.msg, colon + 2, strlen(colon + 2) + 1);
+            fail_code = cz_container_start_failure_status(cz_rpc_status_from_errno(err.code));
+            cz_rpc_error_strip(&err);
             r = -1;
         } else {
             protobuf_c_message_free_unpacked(rep, NULL);

@@ -114,6 +114,10 @@ CZ_PUBLIC int cz_container_guest_files(const char *root, const char *kernel_over
 CZ_PUBLIC enum cz_accel cz_container_accel(const char *root, const char *kernel,
                                            const char **source);
 
+/* The exit status docker gives a process that could not start, from the gRPC
+ * status of the failure: 127 not found, 126 not executable (permission), else 125. */
+CZ_PUBLIC int cz_container_start_failure_status(int rpc_status);
+
 /* A user as the container's process gets it. */
 struct cz_user {
     uint32_t uid, gid;

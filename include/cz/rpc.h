@@ -79,6 +79,11 @@ CZ_PUBLIC int cz_rpc_status_from_errno(int code);
  * cz_rpc_status_from_errno(cz_rpc_errno_from_status(s)) == s. */
 CZ_PUBLIC int cz_rpc_errno_from_status(int status);
 
+/* A failed client call's err->msg is "pkg.Service/Method: STATUS_NAME: message";
+ * keep only the server's message (for a user who needs the reason, not the
+ * method). Other messages are left as they are. */
+CZ_PUBLIC void cz_rpc_error_strip(cz_error *err);
+
 /* ------------------------------------------------------------- calls */
 
 /* One call (one HTTP/2 stream), on either side. */

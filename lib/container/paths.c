@@ -1,6 +1,7 @@
 /* Where a container's runtime keeps its sockets, and which guest kernel and
  * initfs a container boots. */
 #include <cz/container.h>
+#include <cz/rpc.h>
 
 #include "base/fs.h"
 #include "base/util.h"
@@ -121,4 +122,13 @@ enum cz_accel cz_container_accel(const char *root, const char *kernel, const cha
     bool cached = access(cache, F_OK) == 0;
     *source = cached ? "probe (cached)" : "probe";
     return cz_accel_probe(cache, NULL, kernel, floor, "cz-floor-init:");
+}
+
+int cz_container_start_failure_status(int rpc_status)
+{
+    if (rpc_status == CZ_RPC_NOT_FOUND)
+        return 127;
+    if (rpc_status == CZ_RPC_PERMISSION_DENIED)
+        return 126;
+    return 125;
 }

@@ -247,3 +247,22 @@ void cz_rpc_frame_header(uint8_t out[5], uint32_t len)
     out[3] = (uint8_t)(len >> 8);
     out[4] = (uint8_t)len;
 }
+
+void cz_rpc_error_strip(cz_error *err)
+{
+    /* "pkg.Service/Method: STATUS_NAME: message" -> "message" */
+    char *sep = strstr(err->msg, ": ");
+    if (!sep || !memchr(err->msg, '/', (size_t)(sep - err->msg)))
+        return;
+    char *status = sep + 2;
+    char *sep2 = strstr(status, ": ");
+    if (!sep2)
+        return;
+    for (int s = 0; s <= CZ_RPC_UNAUTHENTICATED; s++) {
+        const char *name = cz_rpc_status_name(s);
+        if (strlen(name) == (size_t)(sep2 - status) && !strncmp(status, name, strlen(name))) {
+            memmove(err->msg, sep2 + 2, strlen(sep2 + 2) + 1);
+            return;
+        }
+    }
+}

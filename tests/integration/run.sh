@@ -40,6 +40,9 @@ cz run --rm "${M[@]}" t/run:1 nosuchcmd 2>"$T/err"
 rc=$?
 check "a command that does not exist: 127" test $rc -eq 127
 check "...with a clear message" grep -q "nosuchcmd.*not found" "$T/err"
+cz run -d "${M[@]}" t/run:1 nosuchcmd 2>"$T/err"
+check "run -d of a command that does not exist: 127" test $? -eq 127
+check "...with the guest's reason only" grep -qx "Error: exec nosuchcmd: executable file not found in \$PATH" "$T/err"
 cz run --rm "${M[@]}" t/run:1 /bin/notexec 2>"$T/err"
 check "a command that is not executable: 126" test $? -eq 126
 cz run -d "${M[@]}" --name victim t/run:1 sleep 600 >/dev/null
@@ -156,8 +159,9 @@ out=$(echo piped | cz exec -i web cat)
 check "exec -i streams stdin" test "$out" = piped
 out=$(cz exec web sh -c 'ps -o pid,comm | grep -c "sh"')
 check "exec joins the container's pid namespace (sees its shell)" test "${out:-0}" -ge 1
-cz exec web nosuch 2>/dev/null
+cz exec web nosuch 2>"$T/err"
 check "exec of a missing command: 127" test $? -eq 127
+check "...with the guest's reason only" grep -qx "Error: exec nosuch: executable file not found in \$PATH" "$T/err"
 out=$(cz exec -t web tty </dev/null)
 check "exec -t gets a terminal" grep -q "^/dev/pts/" <<<"$out"
 cz exec -d web sh -c 'sleep 1; echo done > /tmp/detached'

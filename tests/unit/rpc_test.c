@@ -527,3 +527,17 @@ TEST(inprocess_reserve_limits)
     copyout_call(NULL, reserve_limits_handler, &note_handler, 200);
     CHECK_INT(closed_status, CZ_RPC_OK);
 }
+
+TEST(error_strip_keeps_the_server_message)
+{
+    cz_error e = {0};
+    snprintf(e.msg, sizeof(e.msg), "cz.agent.v1.Agent/StartProcess: NOT_FOUND: exec x: not found");
+    cz_rpc_error_strip(&e);
+    CHECK_STR(e.msg, "exec x: not found");
+    snprintf(e.msg, sizeof(e.msg), "connect to /run/x: No such file or directory");
+    cz_rpc_error_strip(&e);
+    CHECK_STR(e.msg, "connect to /run/x: No such file or directory");
+    snprintf(e.msg, sizeof(e.msg), "a/b: NOT_A_STATUS: kept");
+    cz_rpc_error_strip(&e);
+    CHECK_STR(e.msg, "a/b: NOT_A_STATUS: kept");
+}
