@@ -91,6 +91,8 @@ int cli_guest_open(struct cli *cli, const char *ref, struct cli_guest *g, cz_err
 int cli_guest_call(struct cli_guest *g, const char *method, const ProtobufCMessage *req,
                    ProtobufCMessage **reply, int timeout_ms, cz_error *err);
 void cli_guest_close(struct cli_guest *g);
+/* A small guest file (at most limit bytes) as text through ReadFile; NULL when it fails. */
+char *cli_guest_read_text(struct cli_guest *g, const char *path, size_t limit, int timeout_ms);
 /* stats.c, cp.c, system.c */
 int cmd_stats(struct cli *cli, int argc, char **argv, cz_error *err);
 int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err);

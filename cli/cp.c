@@ -41,17 +41,10 @@
  * its cgroup (its first process), else the overlay root without mounts. */
 static char *guest_root(struct cli_guest *g)
 {
-    Cz__Agent__V1__ReadFileRequest q = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
     cz_autofree char *procs = cz_xasprintf("/sys/fs/cgroup/cz/%s/cgroup.procs", g->id);
-    q.path = procs;
-    q.limit = 64 << 10;
-    ProtobufCMessage *r = NULL;
-    cz_error e = {0};
-    if (cli_guest_call(g, "ReadFile", &q.base, &r, CALL_TIMEOUT_MS, &e) < 0)
+    cz_autofree char *text = cli_guest_read_text(g, procs, 64 << 10, CALL_TIMEOUT_MS);
+    if (!text)
         return cz_xstrdup(FALLBACK_ROOT);
-    const Cz__Agent__V1__ReadFileResponse *f = (const void *)r;
-    cz_autofree char *text = cz_xstrndup((const char *)f->data.data, f->data.len);
-    protobuf_c_message_free_unpacked(r, NULL);
     long best = 0;
     for (char *p = text, *tok; (tok = strsep(&p, "\n"));) {
         long v = strtol(tok, NULL, 10);

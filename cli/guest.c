@@ -67,3 +67,18 @@ void cli_guest_close(struct cli_guest *g)
     free(g->name);
     memset(g, 0, sizeof(*g));
 }
+
+char *cli_guest_read_text(struct cli_guest *g, const char *path, size_t limit, int timeout_ms)
+{
+    Cz__Agent__V1__ReadFileRequest q = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
+    q.path = (char *)path;
+    q.limit = limit;
+    ProtobufCMessage *r = NULL;
+    cz_error e = {0};
+    if (cli_guest_call(g, "ReadFile", &q.base, &r, timeout_ms, &e) < 0)
+        return NULL;
+    const Cz__Agent__V1__ReadFileResponse *f = (const void *)r;
+    char *text = cz_xstrndup((const char *)f->data.data, f->data.len);
+    protobuf_c_message_free_unpacked(r, NULL);
+    return text;
+}

@@ -907,21 +907,6 @@ static void strv_add(char ***v, size_t *n, const char *s)
     (*v)[*n] = NULL;
 }
 
-static char *guest_text(cz_rpc_client *cl, const char *path)
-{
-    Cz__Agent__V1__ReadFileRequest q = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
-    q.path = (char *)path;
-    q.limit = 1 << 20;
-    ProtobufCMessage *r = NULL;
-    cz_error e = {0};
-    if (cz_rpc_client_unary(cl, AGENT, "ReadFile", &q.base, &r, 30000, &e) < 0)
-        return cz_xstrdup("");
-    const Cz__Agent__V1__ReadFileResponse *f = (const void *)r;
-    char *t = cz_xstrndup((const char *)f->data.data, f->data.len);
-    protobuf_c_message_free_unpacked(r, NULL);
-    return t;
-}
-
 static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
 {
     static const struct option opts[] = {{"detach", no_argument, NULL, 'd'},
@@ -1022,8 +1007,12 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
             r = cz_error_wrap(err, "container %s: its runtime does not answer", c.name);
             goto out;
         }
-        cz_autofree char *passwd = guest_text(s.client, "/run/cz/rootfs/etc/passwd");
-        cz_autofree char *group = guest_text(s.client, "/run/cz/rootfs/etc/group");
+        /* the guest seen through the session's own connection */
+        struct cli_guest g = {.loop = s.loop, .client = s.client};
+        cz_autofree char *passwd =
+            cli_guest_read_text(&g, "/run/cz/rootfs/etc/passwd", 1 << 20, 30000);
+        cz_autofree char *group =
+            cli_guest_read_text(&g, "/run/cz/rootfs/etc/group", 1 << 20, 30000);
         struct cz_user u;
         r = cz_user_resolve(x.user, passwd, group, &u, err);
         if (r == 0)

@@ -57,17 +57,7 @@ static int64_t mono_ns(void)
 /* A small guest text file (procfs) through ReadFile; NULL when it fails. */
 static char *read_guest_text(struct target *t, const char *path)
 {
-    Cz__Agent__V1__ReadFileRequest q = CZ__AGENT__V1__READ_FILE_REQUEST__INIT;
-    q.path = (char *)path;
-    q.limit = 256 << 10;
-    ProtobufCMessage *r = NULL;
-    cz_error e = {0};
-    if (cli_guest_call(&t->g, "ReadFile", &q.base, &r, STATS_TIMEOUT_MS, &e) < 0)
-        return NULL;
-    const Cz__Agent__V1__ReadFileResponse *f = (const void *)r;
-    char *text = cz_xstrndup((const char *)f->data.data, f->data.len);
-    protobuf_c_message_free_unpacked(r, NULL);
-    return text;
+    return cli_guest_read_text(&t->g, path, 256 << 10, STATS_TIMEOUT_MS);
 }
 
 /* Sum of every interface but lo in /proc/net/dev. */
