@@ -1104,6 +1104,10 @@ static int boot(struct rt *rt, cz_error *err)
     };
     cz_autofree char *console = cz_xasprintf("%s/console.log", rt->dir);
     vc.console_log = console;
+    /* --debug reaches vminitd too (a word the kernel hands to init): its lines, each
+     * call's time among them, go to the console log */
+    if (cz_log_enabled(CZ_LOG_DEBUG))
+        vc.cmdline = "--debug";
     /* vsock where the host can give it (a usable /dev/vhost-vsock), else virtio-serial */
     int vfd = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
     if (vfd >= 0 && !getenv("CZ_NO_VSOCK")) {

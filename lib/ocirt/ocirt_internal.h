@@ -18,6 +18,7 @@ int cz_sys_pidfd_open(pid_t pid);
 int cz_sys_pidfd_send_signal(int pidfd, int sig);
 int cz_sys_pivot_root(const char *new_root, const char *put_old);
 long cz_sys_clone_fork(unsigned long flags);
+long cz_sys_clone_into_cgroup(unsigned long flags, int cgroup_fd);
 int cz_sys_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 int cz_sys_close_range(unsigned first, unsigned last, unsigned flags);
 

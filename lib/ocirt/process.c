@@ -214,7 +214,18 @@ static int spawn(cz_ocirt_process *p, struct cz_ocirt_child *c, unsigned long cl
             return cz_error_errno(err, e, "join the pid namespace");
         }
     }
-    long pid = cz_sys_clone_fork(clone_flags);
+    /* Born in the container's cgroup when the kernel can (clone3), else moved there below. */
+    int cgfd = p->cgroup[0] ? open(p->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    long pid = -1;
+    bool in_cgroup = false;
+    if (cgfd >= 0) {
+        pid = cz_sys_clone_into_cgroup(clone_flags, cgfd);
+        in_cgroup = pid >= 0;
+        if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+            in_cgroup = true; /* a real failure (EAGAIN, ENOMEM...): report it below */
+    }
+    if (pid < 0 && !in_cgroup)
+        pid = cz_sys_clone_fork(clone_flags);
     if (pid == 0) {
         close(sp[0]);
         for (int i = 0; i < 4; i++)
@@ -223,6 +234,8 @@ static int spawn(cz_ocirt_process *p, struct cz_ocirt_child *c, unsigned long cl
         cz_ocirt_child_main(c);
     }
     int clone_errno = errno;
+    if (cgfd >= 0)
+        close(cgfd);
     if (self_pid_ns >= 0) {
         if (setns(self_pid_ns, CLONE_NEWPID) < 0)
             abort(); /* cannot happen: our own namespace; continuing would misplace children */
@@ -237,7 +250,7 @@ static int spawn(cz_ocirt_process *p, struct cz_ocirt_child *c, unsigned long cl
     p->sync_fd = sp[0];
     p->pidfd = cz_sys_pidfd_open(p->pid);
     int r = 0;
-    if (p->cgroup[0])
+    if (p->cgroup[0] && !in_cgroup)
         r = cz_ocirt_cgroup_add_pid(p->cgroup, p->pid, err);
     if (r == 0 && spec && spec->n_uid_map) {
         char path[64];

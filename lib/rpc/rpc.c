@@ -1414,7 +1414,10 @@ static int unary_on_half_close(cz_rpc_call *call, cz_error *err)
         cz_rpc_call_finish_status(call, CZ_RPC_INTERNAL, "no request message for a unary method");
         return 0;
     }
+    uint64_t t0 = cz_log_enabled(CZ_LOG_DEBUG) ? cz_now_ns() : 0;
     int rc = call->method->unary(call, call->held_request, call->handler_data, err);
+    if (t0)
+        cz_debug("rpc: %s took %.2f ms", call->path, (double)(cz_now_ns() - t0) / 1e6);
     protobuf_c_message_free_unpacked(call->held_request, NULL);
     call->held_request = NULL;
     if (rc < 0)
