@@ -164,6 +164,60 @@ static void add_mount(cz_container_config *c, const char *type, const char *src,
         .destination = cz_xstrdup(dst), .readonly = ro};
 }
 
+/* NAME=N with N digits and an optional unit from units (a 0 unit list: digits only). */
+static bool numeric_opt(const char *o, const char *name, const char *units, int base)
+{
+    size_t n = strlen(name);
+    if (strncmp(o, name, n) || o[n] != '=' || !o[n + 1])
+        return false;
+    const char *p = o + n + 1;
+    const char *digits = base == 8 ? "01234567" : "0123456789";
+    size_t d = strspn(p, digits);
+    if (!d || d > 19)
+        return false;
+    return !p[d] || (units && strchr(units, p[d]) && !p[d + 1]);
+}
+
+/* Check tmpfs options as docker's --tmpfs takes them (comma-separated); NULL/empty is fine. */
+static int check_tmpfs_options(const char *what, const char *opts, cz_error *err)
+{
+    static const char *const words[] = {"ro",      "rw",     "noexec",     "exec",       "nosuid",
+                                        "suid",    "nodev",  "dev",        "noatime",    "atime",
+                                        "relatime", "norelatime", "strictatime", "nodiratime"};
+    if (!opts || !*opts)
+        return 0;
+    cz_autofree char *copy = cz_xstrdup(opts);
+    char *save = NULL;
+    for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        bool ok = numeric_opt(o, "size", "kKmMgG%", 10) || numeric_opt(o, "nr_inodes", "kKmMgG", 10) ||
+                  numeric_opt(o, "mode", NULL, 8) || numeric_opt(o, "uid", NULL, 10) ||
+                  numeric_opt(o, "gid", NULL, 10);
+        for (size_t i = 0; !ok && i < CZ_ARRAY_SIZE(words); i++)
+            ok = !strcmp(o, words[i]);
+        if (!ok)
+            return cli_usage_error(err, "invalid %s: invalid tmpfs option '%s'", what, o);
+    }
+    return 0;
+}
+
+/* --tmpfs PATH[:OPTIONS] */
+static int parse_tmpfs(cz_container_config *c, const char *s, cz_error *err)
+{
+    cz_autofree char *copy = cz_xstrdup(s);
+    char *opts = strchr(copy, ':');
+    if (opts)
+        *opts++ = '\0';
+    cz_autofree char *what = cz_xasprintf("--tmpfs '%s'", s);
+    if (copy[0] != '/')
+        return cli_usage_error(err, "invalid --tmpfs '%s': the path must be absolute", s);
+    if (check_tmpfs_options(what, opts, err) < 0)
+        return -1;
+    add_mount(c, "tmpfs", NULL, copy, false);
+    if (opts && *opts)
+        c->mounts[c->n_mounts - 1].options = cz_xstrdup(opts);
+    return 0;
+}
+
 /* A named volume or an absolute host directory mounted at dst. */
 static int add_volume_or_bind(cz_container_config *c, const char *spec, const char *a,
                               const char *b, bool ro, cz_error *err)
@@ -213,6 +267,7 @@ static int parse_mount(cz_container_config *c, const char *s, cz_error *err)
 {
     cz_autofree char *copy = cz_xstrdup(s);
     const char *type = "volume", *src = NULL, *dst = NULL;
+    const char *tsize = NULL, *tmode = NULL;
     bool ro = false;
     char *save = NULL;
     for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
@@ -227,6 +282,10 @@ static int parse_mount(cz_container_config *c, const char *s, cz_error *err)
         else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") || !strcmp(kv, "dst")) &&
                  v)
             dst = v;
+        else if (!strcmp(kv, "tmpfs-size") && v)
+            tsize = v;
+        else if (!strcmp(kv, "tmpfs-mode") && v)
+            tmode = v;
         else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro"))
             ro = !v || !strcmp(v, "true") || !strcmp(v, "1");
         else
@@ -235,9 +294,23 @@ static int parse_mount(cz_container_config *c, const char *s, cz_error *err)
     if (!dst || dst[0] != '/')
         return cli_usage_error(err, "invalid --mount '%s': target must be an absolute path", s);
     if (!strcmp(type, "tmpfs")) {
+        cz_buf o = {0};
+        if (tsize)
+            cz_buf_printf(&o, "size=%s", tsize);
+        if (tmode)
+            cz_buf_printf(&o, "%smode=%s", o.len ? "," : "", tmode);
+        cz_autofree char *what = cz_xasprintf("--mount '%s'", s);
+        if (check_tmpfs_options(what, o.data, err) < 0) {
+            cz_buf_free(&o);
+            return -1;
+        }
         add_mount(c, "tmpfs", NULL, dst, ro);
+        c->mounts[c->n_mounts - 1].options = o.len ? cz_xstrdup(o.data) : NULL;
+        cz_buf_free(&o);
         return 0;
     }
+    if (tsize || tmode)
+        return cli_usage_error(err, "invalid --mount '%s': tmpfs-size and tmpfs-mode are for type=tmpfs", s);
     if (strcmp(type, "volume") && strcmp(type, "bind"))
         return cli_usage_error(err, "invalid --mount '%s': type must be volume, bind or tmpfs", s);
     if (!src)
@@ -262,7 +335,8 @@ static const char run_flags_usage[] =
     "      --entrypoint CMD      override the image's entrypoint\n"
     "  -v, --volume SRC:DST[:ro] a named volume or a host directory (9p)\n"
     "      --mount SPEC          type=volume|bind|tmpfs,source=..,target=..[,readonly]\n"
-    "      --tmpfs PATH          a tmpfs at PATH\n"
+    "                            [,tmpfs-size=SIZE][,tmpfs-mode=OCTAL]\n"
+    "      --tmpfs PATH[:OPTS]   a tmpfs at PATH (OPTS: size=64m,mode=1770,noexec,...)\n"
     "  -c, --cpus N              virtual CPUs (default 2)\n"
     "  -m, --memory SIZE         VM memory, e.g. 512M, 1G (default 1G)\n"
     "      --platform P          image platform, e.g. linux/arm64\n"
@@ -401,11 +475,8 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
                 goto out;
             break;
         case OPT_TMPFS:
-            if (optarg[0] != '/') {
-                r = cli_usage_error(err, "invalid --tmpfs '%s': must be absolute", optarg);
+            if ((r = parse_tmpfs(c, optarg, err)) < 0)
                 goto out;
-            }
-            add_mount(c, "tmpfs", NULL, optarg, false);
             break;
         case 'c': {
             char *end;

@@ -117,6 +117,8 @@ static char *self_path(cz_error *err)
 int vminitd_init_wrap_spec(const char *spec_json, char **out, cz_error *err)
 {
     *out = NULL;
+    if (!strstr(spec_json, VMINITD_INIT_ANNOTATION))
+        return 0; /* the common case: no second parse of the spec */
     json_t *spec = json_loads(spec_json, 0, NULL);
     if (!spec)
         return 0; /* the spec parser reports what is wrong with it */

@@ -603,6 +603,7 @@ void vminitd_process_reaped(pid_t pid, int wait_status)
     for (struct proc *p = procs; p; p = p->next) {
         if (!cz_ocirt_reaped(p->p, pid, wait_status))
             continue;
+        cz_debug("vminitd: process %s (pid %d) reaped", p->id, (int)pid);
         while (p->n_waiters) {
             cz_rpc_call *c = p->waiters[--p->n_waiters];
             cz_error err = {0};

@@ -26,6 +26,7 @@ struct cz_mount_spec {
     char *source;      /* volume name or host path; NULL for tmpfs */
     char *destination; /* absolute path in the container */
     bool readonly;
+    char *options;     /* tmpfs: its mount options ("size=64m,mode=1770,noexec"), or NULL */
 };
 
 typedef struct cz_container_config {

@@ -163,8 +163,17 @@ char *cz_container_oci_spec(const cz_container_config *c, const char *rootfs, cz
     for (size_t i = 0; i < c->n_mounts; i++) {
         const struct cz_mount_spec *m = &c->mounts[i];
         if (!strcmp(m->type, "tmpfs")) {
-            static const char *tmp_o[] = {"nosuid", "nodev", "mode=1777"};
-            json_array_append_new(mounts, mount(m->destination, "tmpfs", "tmpfs", tmp_o, 3));
+            /* docker's defaults, then what the user gave (a later option wins) */
+            const char *tmp_o[64] = {"nosuid", "nodev", "mode=1777"};
+            size_t n = 3;
+            cz_autofree char *opts = m->options ? cz_xstrdup(m->options) : NULL;
+            char *save = NULL;
+            for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o && n < CZ_ARRAY_SIZE(tmp_o);
+                 o = strtok_r(NULL, ",", &save))
+                tmp_o[n++] = o;
+            if (m->readonly && n < CZ_ARRAY_SIZE(tmp_o))
+                tmp_o[n++] = "ro";
+            json_array_append_new(mounts, mount(m->destination, "tmpfs", "tmpfs", tmp_o, n));
             continue;
         }
         /* Volumes and binds reach the guest as disks or 9p shares mounted by

@@ -104,6 +104,8 @@ static json_t *config_json(const cz_container_config *c)
         json_object_set_new(m, "source", opt_str(c->mounts[i].source));
         json_object_set_new(m, "destination", opt_str(c->mounts[i].destination));
         json_object_set_new(m, "readonly", json_boolean(c->mounts[i].readonly));
+        if (c->mounts[i].options)
+            json_object_set_new(m, "options", json_string(c->mounts[i].options));
         json_array_append_new(mounts, m);
     }
     json_object_set_new(o, "mounts", mounts);
@@ -148,6 +150,7 @@ static int config_from_json(json_t *o, cz_container_config *c, cz_error *err)
         c->mounts[i].source = jstr(m, "source");
         c->mounts[i].destination = jstr(m, "destination");
         c->mounts[i].readonly = json_is_true(json_object_get(m, "readonly"));
+        c->mounts[i].options = jstr(m, "options");
     }
     c->n_mounts = n;
     c->kernel = jstr(o, "kernel");
@@ -178,6 +181,7 @@ void cz_container_config_free(cz_container_config *c)
         free(c->mounts[i].type);
         free(c->mounts[i].source);
         free(c->mounts[i].destination);
+        free(c->mounts[i].options);
     }
     free(c->mounts);
     free(c->kernel);

@@ -88,6 +88,15 @@ static void dev_agent(const struct cz_vm_config *c, const struct cz_vm_paths *p,
     cz_argv_add(a, "virtserialport,chardev=agent,name=cz.agent");
 }
 
+/* Free page reporting: the guest's balloon driver reports free 2 MiB blocks and QEMU
+ * drops them, so the VM's host memory shrinks back to what the guest uses (the balloon
+ * itself is never inflated). A kernel without the driver ignores the device. */
+static void dev_balloon(struct cz_argv *a)
+{
+    cz_argv_add(a, "-device");
+    cz_argv_add(a, "virtio-balloon-device,free-page-reporting=on");
+}
+
 static void dev_console(const struct cz_vm_config *c, struct cz_argv *a)
 {
     cz_argv_add(a, "-chardev");
@@ -139,6 +148,7 @@ static int qemu_build_argv(const struct cz_vm_config *c, enum cz_accel accel,
     dev_disk(c, a);
     dev_share(c, a);
     dev_net(c, a);
+    dev_balloon(a);
     cz_argv_add(a, "-qmp");
     cz_argv_addf(a, "unix:%s,server=on,wait=off", p->control_socket);
     return 0;

@@ -93,6 +93,18 @@ out=$(cz run --rm "${M[@]}" --read-only t/run:1 sh -c 'echo x > /f 2>&1 || echo 
 check "--read-only root refuses writes" grep -q refused <<<"$out"
 out=$(cz run --rm "${M[@]}" --tmpfs /scratch t/run:1 sh -c 'echo x > /scratch/f && cat /scratch/f')
 check "--tmpfs" test "$out" = x
+out=$(cz run --rm "${M[@]}" --tmpfs /scratch:size=8m,mode=1770,noexec t/run:1 sh -c 'grep " /scratch " /proc/mounts; stat -c %a /scratch')
+check "--tmpfs PATH:OPTIONS: size, mode and flags reach the mount ($out)" \
+    bash -c "echo '$out' | grep -q 'size=8192k' && echo '$out' | grep -q noexec && echo '$out' | tail -1 | grep -qx 1770"
+out=$(cz run --rm "${M[@]}" --mount type=tmpfs,target=/t,tmpfs-size=4m,readonly t/run:1 sh -c 'grep " /t " /proc/mounts')
+check "--mount type=tmpfs with tmpfs-size and readonly ($out)" \
+    bash -c "echo '$out' | grep -q 'size=4096k' && echo '$out' | grep -q ' ro,'"
+n_before=$(cz ls -aq | wc -l)
+expect_fail "--tmpfs: an unknown option is refused" "invalid tmpfs option 'bogus'" \
+    cz run --rm "${M[@]}" --tmpfs /x:size=1m,bogus t/run:1 true
+expect_fail "--mount: tmpfs-size on a volume is refused" "tmpfs-size and tmpfs-mode are for type=tmpfs" \
+    cz run --rm "${M[@]}" --mount type=volume,source=v1,target=/x,tmpfs-size=1m t/run:1 true
+check "refused tmpfs options created no container" [ "$(cz ls -aq | wc -l)" = "$n_before" ]
 
 # --- a pty session with a resize, driven through a pseudo-terminal
 $PY - "$CZ_BIN" "${M[@]}" <<'PY' >"$T/pty.out" 2>&1
