@@ -218,7 +218,7 @@ static int parse_tmpfs(cz_container_config *c, const char *s, cz_error *err)
     return 0;
 }
 
-/* A named volume or an absolute host directory mounted at dst. */
+/* A named volume, or an absolute host directory or file, mounted at dst. */
 static int add_volume_or_bind(cz_container_config *c, const char *spec, const char *a,
                               const char *b, bool ro, cz_error *err)
 {
@@ -226,9 +226,11 @@ static int add_volume_or_bind(cz_container_config *c, const char *spec, const ch
         return cli_usage_error(err, "invalid volume '%s': destination must be absolute", spec);
     if (a[0] == '/') {
         struct stat st;
-        if (stat(a, &st) < 0 || !S_ISDIR(st.st_mode))
-            return cz_error_set(err, ENOENT, "invalid volume '%s': %s is not a directory", spec,
-                                a);
+        if (stat(a, &st) < 0)
+            return cz_error_errno(err, errno, "invalid volume '%s': %s", spec, a);
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+            return cz_error_set(err, EINVAL, "invalid volume '%s': %s is neither a directory nor "
+                                "a regular file", spec, a);
         cz_autofree char *real = realpath(a, NULL);
         add_mount(c, "bind", real ? real : a, b, ro);
         return 0;
@@ -333,7 +335,7 @@ static const char run_flags_usage[] =
     "  -w, --workdir DIR         working directory inside the container\n"
     "  -u, --user USER[:GROUP]   user to run as\n"
     "      --entrypoint CMD      override the image's entrypoint\n"
-    "  -v, --volume SRC:DST[:ro] a named volume or a host directory (9p)\n"
+    "  -v, --volume SRC:DST[:ro] a named volume, or a host directory or file (9p)\n"
     "      --mount SPEC          type=volume|bind|tmpfs,source=..,target=..[,readonly]\n"
     "                            [,tmpfs-size=SIZE][,tmpfs-mode=OCTAL]\n"
     "      --tmpfs PATH[:OPTS]   a tmpfs at PATH (OPTS: size=64m,mode=1770,noexec,...)\n"

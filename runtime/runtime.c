@@ -1063,9 +1063,9 @@ static int boot(struct rt *rt, cz_error *err)
                 r = cz_error_errno(err, errno, "bind mount source %s", m->source);
                 break;
             }
-            if (!S_ISDIR(sb.st_mode)) {
-                r = cz_error_set(err, ENOTDIR, "bind mount source %s: only directories can be "
-                                 "shared with the VM", m->source);
+            if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+                r = cz_error_set(err, EINVAL, "bind mount source %s: only directories and "
+                                 "regular files can be shared with the VM", m->source);
                 break;
             }
             char *tag = cz_xasprintf("m%zu", i);

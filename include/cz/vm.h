@@ -17,7 +17,10 @@ struct cz_vm_disk {
     bool readonly;
 };
 
-struct cz_vm_share { /* a host directory over 9p */
+/* A host directory over 9p; or a regular file: the VM then sees it as the only entry (under
+ * its own name) of a directory RUN_DIR/share-TAG, bind-mounted there in QEMU's own mount
+ * namespace (the file's siblings stay out of the VM; needs CAP_SYS_ADMIN). */
+struct cz_vm_share {
     const char *tag;
     const char *path;
     bool readonly;

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <sys/stat.h>
 
 /* docker's default capability set */
 static const char *default_caps[] = {
@@ -179,6 +180,14 @@ char *cz_container_oci_spec(const cz_container_config *c, const char *rootfs, cz
         /* Volumes and binds reach the guest as disks or 9p shares mounted by
          * the agent under /run/cz/mounts/<n>; the container gets a bind. */
         cz_autofree char *src = cz_xasprintf("/run/cz/mounts/%zu", i);
+        struct stat st;
+        if (!strcmp(m->type, "bind") && m->source && stat(m->source, &st) == 0 &&
+            S_ISREG(st.st_mode)) {
+            /* a file comes as the one entry of its share (lib/vm), under its own name */
+            const char *slash = strrchr(m->source, '/');
+            free(src);
+            src = cz_xasprintf("/run/cz/mounts/%zu/%s", i, slash ? slash + 1 : m->source);
+        }
         json_array_append_new(mounts, mount(m->destination, "bind", src,
                                             m->readonly ? bind_ro : bind_rw, m->readonly ? 3 : 2));
     }

@@ -30,8 +30,9 @@ static void dev_disk(const struct cz_vm_config *c, struct cz_argv *a)
 static void dev_share(const struct cz_vm_config *c, struct cz_argv *a)
 {
     for (size_t i = 0; i < c->n_shares; i++) {
+        cz_autofree char *dir = cz_vm_share_dir(c, i);
         cz_argv_add(a, "-fsdev");
-        cz_argv_addf(a, "local,id=fs%zu,path=%s,security_model=none%s", i, c->shares[i].path,
+        cz_argv_addf(a, "local,id=fs%zu,path=%s,security_model=none%s", i, dir,
                      c->shares[i].readonly ? ",readonly=on" : "");
         cz_argv_add(a, "-device");
         cz_argv_addf(a, "virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, c->shares[i].tag);

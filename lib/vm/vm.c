@@ -11,10 +11,12 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -175,10 +177,16 @@ int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err)
             return cz_error_set(err, EINVAL, "invalid VM configuration: share %s (tag %s)",
                                 c->shares[i].path ? c->shares[i].path : "",
                                 c->shares[i].tag ? c->shares[i].tag : "");
-        if (stat(c->shares[i].path, &st) < 0 || !S_ISDIR(st.st_mode))
-            return cz_error_set(err, ENOTDIR, "invalid VM configuration: share %s is not a "
-                                              "directory",
+        if (stat(c->shares[i].path, &st) < 0)
+            return cz_error_errno(err, errno, "invalid VM configuration: share %s",
+                                  c->shares[i].path);
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+            return cz_error_set(err, EINVAL, "invalid VM configuration: share %s is neither a "
+                                             "directory nor a regular file",
                                 c->shares[i].path);
+        if (S_ISREG(st.st_mode) && !c->run_dir)
+            return cz_error_set(err, EINVAL, "invalid VM configuration: a file share needs a "
+                                             "run directory");
     }
     if (c->net.kind == CZ_VM_NET_TAP && !safe_token(c->net.tap))
         return cz_error_set(err, EINVAL, "invalid VM configuration: tap device name");
@@ -198,6 +206,75 @@ int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err)
                             c->run_dir);
     if (c->accel == CZ_ACCEL_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
         return cz_error_errno(err, errno, "invalid VM configuration: KVM requested but /dev/kvm");
+    return 0;
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *cz_vm_share_dir(const struct cz_vm_config *c, size_t i)
+{
+    if (c->run_dir && is_file(c->shares[i].path))
+        return cz_xasprintf("%s/share-%s", c->run_dir, c->shares[i].tag);
+    return cz_xstrdup(c->shares[i].path);
+}
+
+static void free_targets(char **t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++)
+        free(t[i]);
+    free(t);
+}
+
+/* File shares, in the parent: RUN_DIR/share-TAG/NAME, an empty file the child binds over. */
+static int prepare_file_shares(const struct cz_vm_config *c, char ***targets, cz_error *err)
+{
+    *targets = cz_xcalloc(c->n_shares + 1, sizeof(char *));
+    for (size_t i = 0; i < c->n_shares; i++) {
+        if (!c->run_dir || !is_file(c->shares[i].path))
+            continue;
+        cz_autofree char *dir = cz_vm_share_dir(c, i);
+        const char *slash = strrchr(c->shares[i].path, '/');
+        const char *base = slash ? slash + 1 : c->shares[i].path;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return cz_error_errno(err, errno, "create %s", dir);
+        char *target = cz_xasprintf("%s/%s", dir, base);
+        (*targets)[i] = target;
+        int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return cz_error_errno(err, errno, "create %s", target);
+        close(fd);
+    }
+    return 0;
+}
+
+/* File shares, in QEMU's child before exec: its own mount namespace (the binds vanish
+ * with QEMU), each file bound over its placeholder. Errors go to QEMU's log. */
+static int bind_file_shares(const struct cz_vm_config *c, char **targets)
+{
+    bool any = false;
+    for (size_t i = 0; i < c->n_shares; i++)
+        any = any || targets[i];
+    if (!any)
+        return 0;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+        dprintf(2, "sharing a file with the VM needs a mount namespace (CAP_SYS_ADMIN): %s\n",
+                strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_shares; i++) {
+        if (!targets[i])
+            continue;
+        if (mount(c->shares[i].path, targets[i], NULL, MS_BIND, NULL) < 0 ||
+            (c->shares[i].readonly &&
+             mount(NULL, targets[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)) {
+            dprintf(2, "share the file %s with the VM: %s\n", c->shares[i].path, strerror(errno));
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -253,6 +330,7 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
     struct cz_vm_paths paths = {.agent_socket = vm->agent_socket,
                                 .control_socket = vm->control_socket};
     struct cz_argv argv = {0};
+    char **file_targets = NULL;
     cz_autofree char *exe = NULL;
     if (vm->ops->build_argv(c, accel, &paths, &argv, err) < 0)
         goto fail;
@@ -266,6 +344,10 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
     int logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (logfd < 0) {
         cz_error_errno(err, errno, "create %s", vm->log_path);
+        goto fail;
+    }
+    if (prepare_file_shares(c, &file_targets, err) < 0) {
+        close(logfd);
         goto fail;
     }
     exe = find_program(argv.v[0]);
@@ -292,6 +374,8 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
         dup2(logfd, 1);
         dup2(logfd, 2);
         syscall(SYS_close_range, 3, ~0u, 0);
+        if (bind_file_shares(c, file_targets) < 0)
+            _exit(126);
         execv(exe ? exe : argv.v[0], argv.v);
         dprintf(2, "exec %s: %s\n", argv.v[0], strerror(errno));
         _exit(127);
@@ -318,10 +402,12 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
         }
     }
     cz_argv_free(&argv);
+    free_targets(file_targets, c->n_shares);
     *out = vm;
     return 0;
 fail:
     cz_argv_free(&argv);
+    free_targets(file_targets, c->n_shares);
     cz_vm_free(vm);
     return -1;
 }

@@ -34,6 +34,10 @@ struct cz_vmm_ops {
 
 extern const struct cz_vmm_ops cz_vmm_qemu;
 
+/* The directory the VMM shares for share i: its path, or for a regular file the
+ * directory RUN_DIR/share-TAG that holds it (cz_vm_start prepares it). Allocated. */
+char *cz_vm_share_dir(const struct cz_vm_config *c, size_t i);
+
 /* Default guest kernel command line for fast boot under accel. */
 char *cz_vm_default_cmdline(enum cz_accel accel);
 

@@ -219,6 +219,35 @@ check "...and read-only: nothing written on the host" test ! -e "$T/share/new"
 out=$(cz run --rm "${M[@]}" -v "$T/share:/mnt/share" t/run:1 sh -c 'echo back > /mnt/share/new && echo ok')
 check "a writable host directory" test "$(cat "$T/share/new" 2>/dev/null)" = back
 
+# --- a host file: only that file reaches the VM; :ro holds; writes and host edits are live
+echo "conf v1" >"$T/share/app.conf"
+out=$(cz run --rm "${M[@]}" -v "$T/share/app.conf:/etc/app.conf:ro" t/run:1 sh -c \
+    'cat /etc/app.conf; echo x > /etc/app.conf 2>/dev/null || echo ro; ls /run/cz 2>/dev/null | wc -l')
+check "a host file mounted read-only ($out)" test "$out" = "conf v1
+ro
+0"
+check "...nothing written on the host" test "$(cat "$T/share/app.conf")" = "conf v1"
+cz run -d "${M[@]}" --name fb -v "$T/share/app.conf:/app.conf" t/run:1 sleep 600 >/dev/null
+on_exit "\"$CZ_BIN\" rm -f fb"
+cz exec fb sh -c 'echo from-container >> /app.conf'
+echo "from-host" >>"$T/share/app.conf"
+out=$(cz exec fb sh -c 'cat /app.conf; ls /run/cz/mounts 2>/dev/null; grep -c . /proc/mounts >/dev/null')
+check "a writable host file: the container's write reaches the host" \
+    bash -c "grep -qx from-container '$T/share/app.conf'"
+check "...and the host's later write reaches the container" bash -c "echo '$out' | grep -qx from-host"
+rpid=$(cz inspect fb | jq -r '.[0].State.RuntimePid')
+qpid=$(awk '{print $1}' "/proc/$rpid/task/$rpid/children")
+share=$(tr '\0' '\n' <"/proc/$qpid/cmdline" | sed -n 's/^local,id=fs0,path=\([^,]*\),.*/\1/p')
+check "the file's siblings stay out of the VM: QEMU shares a directory holding only it ($share)" \
+    bash -c "[ -n '$share' ] && [ \"\$(ls -A '$share')\" = app.conf ]"
+cz rm -f fb >/dev/null
+check "...and its bind mount went with QEMU (no mount left on the host)" \
+    bash -c "! grep -q share-m0 /proc/self/mountinfo"
+expect_fail "-v of a device node is refused" "is neither a directory nor a regular file" \
+    cz run --rm "${M[@]}" -v /dev/null:/x t/run:1 true
+expect_fail "-v of a missing host path is refused" "No such file or directory" \
+    cz run --rm "${M[@]}" -v "$T/nothing-here:/x" t/run:1 true
+
 # --- a named volume keeps data between two containers
 cz run --rm "${M[@]}" -v data1:/vol t/run:1 sh -c 'echo kept > /vol/f' 2>"$T/err"
 check "run -v NAME creates the volume" bash -c "'$CZ_BIN' volume ls -q | grep -qx data1"

@@ -114,6 +114,49 @@ TEST(qemu_argv_has_the_fast_boot_shape)
     free_argv(v);
 }
 
+/* Free page reporting is on in every VM (docs/vm.md). */
+TEST(qemu_argv_has_free_page_reporting)
+{
+    struct cz_vm_config c = {.name = "c1", .kernel = "/k/vmlinux", .cpus = 1, .memory_mib = 128,
+                             .run_dir = "/run/cz/c1"};
+    char **v = argv_for(&c, CZ_ACCEL_TCG);
+    CHECK(has_arg(v, "virtio-balloon-device,free-page-reporting=on"));
+    free_argv(v);
+}
+
+/* A regular file is shared as the one entry of RUN_DIR/share-TAG; a directory as itself;
+ * anything else is refused before QEMU starts. */
+TEST(file_shares_go_through_a_directory_of_their_own)
+{
+    char dir[] = "/tmp/cz-vm-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[64];
+    snprintf(file, sizeof(file), "%s/app.conf", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    struct cz_vm_share shares[] = {{.tag = "m0", .path = file, .readonly = true},
+                                   {.tag = "m1", .path = dir}};
+    struct cz_vm_config c = {.name = "c1", .kernel = "/k/vmlinux", .cpus = 1, .memory_mib = 128,
+                             .run_dir = "/run/cz/c1", .shares = shares, .n_shares = 2};
+    char **v = argv_for(&c, CZ_ACCEL_TCG);
+    CHECK(has_arg(v, "local,id=fs0,path=/run/cz/c1/share-m0,security_model=none,readonly=on"));
+    char want[128];
+    snprintf(want, sizeof(want), "local,id=fs1,path=%s,security_model=none", dir);
+    CHECK(has_arg(v, want));
+    free_argv(v);
+    cz_error err = {0};
+    struct cz_vm_share dev = {.tag = "m0", .path = "/dev/null"};
+    c.kernel = file; /* a readable file, so that the share is what fails */
+    c.shares = &dev;
+    c.n_shares = 1;
+    CHECK(cz_vm_config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "neither a directory nor a regular file") != NULL);
+    unlink(file);
+    rmdir(dir);
+}
+
 /* kernel/cmdline.txt documents the command line word by word; lib/vm must build exactly
  * those words (tsc_early_khz=HOST stands for the host's value). */
 TEST(default_cmdline_matches_kernel_cmdline_txt)
