@@ -350,11 +350,13 @@ static const char run_flags_usage[] =
     "      --dns IP              a DNS server (repeatable)\n"
     "      --hostname NAME       the container's hostname\n"
     "      --cidfile FILE        write the container ID to FILE\n"
-    "      --kernel PATH         boot this kernel instead of the default\n";
+    "      --kernel PATH         boot this kernel instead of the default\n"
+    "      --storage-opt size=N  size of the container's writable disk (default 16G; sparse)\n";
 
 enum {
     OPT_RM = 1000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_MOUNT, OPT_TMPFS, OPT_PLATFORM,
     OPT_READ_ONLY, OPT_INIT, OPT_NETWORK, OPT_DNS, OPT_HOSTNAME, OPT_CIDFILE, OPT_KERNEL,
+    OPT_STORAGE_OPT,
 };
 
 static const struct option run_options[] = {
@@ -371,6 +373,7 @@ static const struct option run_options[] = {
     {"volume", required_argument, NULL, 'v'},
     {"mount", required_argument, NULL, OPT_MOUNT},
     {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"storage-opt", required_argument, NULL, OPT_STORAGE_OPT},
     {"cpus", required_argument, NULL, 'c'},
     {"memory", required_argument, NULL, 'm'},
     {"platform", required_argument, NULL, OPT_PLATFORM},
@@ -501,6 +504,22 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
                 goto out;
             }
             c->memory_mib = bytes >> 20;
+            break;
+        }
+        case OPT_STORAGE_OPT: {
+            uint64_t bytes;
+            if (strncmp(optarg, "size=", 5) != 0) {
+                r = cli_usage_error(err, "invalid --storage-opt '%s': only size=SIZE is known",
+                                    optarg);
+                goto out;
+            }
+            if (cz_parse_size(optarg + 5, &bytes, err) < 0 || bytes < (64ull << 20) ||
+                bytes > (16ull << 40)) {
+                r = cli_usage_error(err, "invalid --storage-opt '%s': size from 64M to 16T",
+                                    optarg);
+                goto out;
+            }
+            c->disk_bytes = bytes;
             break;
         }
         case OPT_PLATFORM: {
@@ -768,6 +787,8 @@ static json_t *container_json(const cz_container_config *c, const cz_container_s
     json_object_set_new(cfg, "Labels", strv_json(c->labels));
     json_object_set_new(cfg, "Cpus", json_integer(c->cpus));
     json_object_set_new(cfg, "MemoryMiB", json_integer((json_int_t)c->memory_mib));
+    json_object_set_new(cfg, "DiskBytes", json_integer((json_int_t)(c->disk_bytes ? c->disk_bytes
+                                                                                  : CZ_CONTAINER_DISK_SIZE)));
     json_object_set_new(cfg, "Network", json_string(c->network ? c->network : "default"));
     json_object_set_new(cfg, "Ports", strv_json(c->ports));
     json_object_set_new(cfg, "Dns", strv_json(c->dns));

@@ -37,9 +37,6 @@
 #define AGENT (&cz__agent__v1__agent__descriptor)
 #define RUNTIME (&cz__runtime__v1__runtime__descriptor)
 
-/* Size of the empty writable disk each container gets (sparse: only what the
- * container writes takes space). */
-#define RW_DISK_SIZE (16ull << 30)
 
 /* --- preparing and starting ------------------------------------------ */
 
@@ -71,7 +68,8 @@ int cli_prepare_container(struct cli *cli, const cz_container_config *c, cz_erro
     }
     cz_autofree char *dir = cz_container_dir(cli->root, c->id);
     cz_autofree char *rw = cz_xasprintf("%s/rw.ext4", dir);
-    if (cz_ext4_create_empty(rw, RW_DISK_SIZE, "rw", err) < 0)
+    if (cz_ext4_create_empty(rw, c->disk_bytes ? c->disk_bytes : CZ_CONTAINER_DISK_SIZE, "rw",
+                             err) < 0)
         return cz_error_wrap(err, "the container's writable disk");
     return 0;
 }

@@ -29,6 +29,10 @@ struct cz_mount_spec {
     char *options;     /* tmpfs: its mount options ("size=64m,mode=1770,noexec"), or NULL */
 };
 
+/* Size of the empty writable disk each container gets unless --storage-opt size= says
+ * otherwise (sparse: only what the container writes takes space on the host). */
+#define CZ_CONTAINER_DISK_SIZE (16ull << 30)
+
 typedef struct cz_container_config {
     char id[CZ_CONTAINER_ID_LEN + 1];
     char *name;
@@ -49,6 +53,7 @@ typedef struct cz_container_config {
     bool auto_remove;
     unsigned cpus;
     uint64_t memory_mib;
+    uint64_t disk_bytes;  /* size of the writable disk (--storage-opt size=); 0: the default */
     char *network;        /* "none", "default" */
     char **ports;         /* "host:container[/proto]" */
     struct cz_mount_spec *mounts;

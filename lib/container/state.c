@@ -95,6 +95,8 @@ static json_t *config_json(const cz_container_config *c)
     json_object_set_new(o, "autoRemove", json_boolean(c->auto_remove));
     json_object_set_new(o, "cpus", json_integer(c->cpus));
     json_object_set_new(o, "memoryMiB", json_integer((json_int_t)c->memory_mib));
+    if (c->disk_bytes)
+        json_object_set_new(o, "diskBytes", json_integer((json_int_t)c->disk_bytes));
     json_object_set_new(o, "network", opt_str(c->network));
     json_object_set_new(o, "ports", strv_json(c->ports));
     json_t *mounts = json_array();
@@ -139,6 +141,7 @@ static int config_from_json(json_t *o, cz_container_config *c, cz_error *err)
     c->auto_remove = json_is_true(json_object_get(o, "autoRemove"));
     c->cpus = (unsigned)json_integer_value(json_object_get(o, "cpus"));
     c->memory_mib = (uint64_t)json_integer_value(json_object_get(o, "memoryMiB"));
+    c->disk_bytes = (uint64_t)json_integer_value(json_object_get(o, "diskBytes"));
     c->network = jstr(o, "network");
     c->ports = json_strv(json_object_get(o, "ports"));
     json_t *mounts = json_object_get(o, "mounts");

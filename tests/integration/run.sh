@@ -99,7 +99,15 @@ check "--tmpfs PATH:OPTIONS: size, mode and flags reach the mount ($out)" \
 out=$(cz run --rm "${M[@]}" --mount type=tmpfs,target=/t,tmpfs-size=4m,readonly t/run:1 sh -c 'grep " /t " /proc/mounts')
 check "--mount type=tmpfs with tmpfs-size and readonly ($out)" \
     bash -c "echo '$out' | grep -q 'size=4096k' && echo '$out' | grep -q ' ro,'"
+out=$(cz run --rm "${M[@]}" --storage-opt size=100M t/run:1 sh -c \
+    'df -k / | tail -1; dd if=/dev/zero of=/big bs=1M count=200 2>&1 | grep -c "No space left"')
+check "--storage-opt size=100M: the writable disk holds ~100M and then is full ($out)" \
+    bash -c "set -- \$(echo '$out' | head -1); [ \$2 -gt 80000 ] && [ \$2 -le 102400 ] && [ \"\$(echo '$out' | tail -1)\" = 1 ]"
 n_before=$(cz ls -aq | wc -l)
+expect_fail "--storage-opt: an unknown option is refused" "only size=SIZE is known" \
+    cz run --rm "${M[@]}" --storage-opt dm.basesize=1G t/run:1 true
+expect_fail "--storage-opt: a size too small is refused" "size from 64M to 16T" \
+    cz run --rm "${M[@]}" --storage-opt size=1k t/run:1 true
 expect_fail "--tmpfs: an unknown option is refused" "invalid tmpfs option 'bogus'" \
     cz run --rm "${M[@]}" --tmpfs /x:size=1m,bogus t/run:1 true
 expect_fail "--mount: tmpfs-size on a volume is refused" "tmpfs-size and tmpfs-mode are for type=tmpfs" \
