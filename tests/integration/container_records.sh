@@ -47,7 +47,7 @@ expect_fail "bad port" "not a port" cz create -p 70000:80 plain:1
 expect_fail "ports without a network" "need a network" cz create --network none -p 80:80 plain:1
 expect_fail "bad dns" "not an IP" cz create --dns nope plain:1
 expect_fail "relative workdir" "absolute" cz create -w rel plain:1
-expect_fail "missing bind source" "not a directory" cz create -v /nonexistent:/x plain:1
+expect_fail "missing bind source" "/nonexistent: No such file or directory" cz create -v /nonexistent:/x plain:1
 expect_fail "bad mount type" "type must be" cz create --mount type=nfs,source=a,target=/b plain:1
 expect_fail "existing cidfile" "already exists" cz create --cidfile "$T/cid" plain:1
 expect_fail "no command" "no command specified" bash -c "cz() { \"$CZ_BIN\" \"\$@\"; }; \"$CZ_BIN\" image import '$T/rootfs' nocmd:1 >/dev/null && \"$CZ_BIN\" create nocmd:1"
