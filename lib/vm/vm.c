@@ -84,6 +84,9 @@ static unsigned long host_khz(void)
     return (unsigned long)(mhz * 1000);
 }
 
+/* kernel/config/common.fragment's CONFIG_HZ (tests/integration/kernel_config.sh checks) */
+#define CZ_GUEST_HZ 100
+
 char *cz_vm_default_cmdline(enum cz_accel accel)
 {
     /* kernel/cmdline.txt says what each word is worth (docs/kernel.md has the measurements);
@@ -95,6 +98,15 @@ char *cz_vm_default_cmdline(enum cz_accel accel)
         cz_buf_printf(&b, " noapictimer"); /* TCG has no TSC-deadline timer */
     if (khz)
         cz_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    if (accel == CZ_ACCEL_TCG) {
+        /* TCG's vCPUs all read the host's clock as their TSC: it is synchronized, and
+         * without this word a guest with 2+ vCPUs falls back to a 10 ms jiffies clock */
+        cz_buf_printf(&b, " tsc=reliable");
+        /* every secondary vCPU would calibrate its delay loop for ~150 ms; the TSC-based
+         * delay needs loops_per_jiffy = TSC Hz / CONFIG_HZ (100 in our kernel) */
+        if (khz)
+            cz_buf_printf(&b, " lpj=%lu", khz * 1000 / CZ_GUEST_HZ);
+    }
     return cz_buf_steal(&b);
 }
 

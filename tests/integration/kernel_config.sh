@@ -86,6 +86,11 @@ check "a comment-only edit reuses the cached build" bash -c "[ '$(cat "$T/k2/cac
 check "... and says so" bash -c "echo '$out' | grep -q 'matches the cached build'"
 check "... without compiling" bash -c "! echo '$out' | grep -q 'a few minutes'"
 
+# lib/vm's lpj= word is TSC Hz / CONFIG_HZ: the two must agree.
+hz=$(sed -n 's/^CONFIG_HZ=//p' "$CZ_BUILD/kernel/config")
+vmhz=$(sed -n 's/^#define CZ_GUEST_HZ \([0-9]*\)$/\1/p' "$CZ_SRC/lib/vm/vm.c")
+check "lib/vm's CZ_GUEST_HZ ($vmhz) is the kernel's CONFIG_HZ ($hz)" bash -c "[ -n '$hz' ] && [ '$hz' = '$vmhz' ]"
+
 # A fragment asking for an option Kconfig cannot give: a clear error, nothing published.
 cp -r "$CZ_SRC/kernel" "$T/kbad"
 echo "CONFIG_ACPI_NO_SUCH_OPTION=y" >>"$T/kbad/config/x86_64.fragment"

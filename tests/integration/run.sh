@@ -103,6 +103,12 @@ out=$(cz run --rm "${M[@]}" --storage-opt size=100M t/run:1 sh -c \
     'df -k / | tail -1; dd if=/dev/zero of=/big bs=1M count=200 2>&1 | grep -c "No space left"')
 check "--storage-opt size=100M: the writable disk holds ~100M and then is full ($out)" \
     bash -c "set -- \$(echo '$out' | head -1); [ \$2 -gt 80000 ] && [ \$2 -le 102400 ] && [ \"\$(echo '$out' | tail -1)\" = 1 ]"
+# Two vCPUs: both online, and a real clock (without tsc=reliable under TCG the guest fell
+# back to a 10 ms jiffies clock with more than one vCPU).
+out=$(cz run --rm -m 256M --cpus 2 t/run:1 sh -c \
+    'grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/clocksource/clocksource0/current_clocksource')
+check "--cpus 2: two vCPUs and a real clock, not jiffies ($(echo $out))" \
+    bash -c "[ \"\$(echo '$out' | head -1)\" = 2 ] && echo '$out' | tail -1 | grep -Eq '^(tsc|kvm-clock)'"
 n_before=$(cz ls -aq | wc -l)
 expect_fail "--storage-opt: an unknown option is refused" "only size=SIZE is known" \
     cz run --rm "${M[@]}" --storage-opt dm.basesize=1G t/run:1 true
