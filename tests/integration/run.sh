@@ -173,6 +173,12 @@ check "logs shows its output" bash -c "'$CZ_BIN' logs web | grep -qx started"
 check "logs -n 1 shows one line" test "$(cz logs -n 1 web | wc -l)" -eq 1
 check "logs -t prefixes timestamps" bash -c "'$CZ_BIN' logs -t -n 1 web | grep -qE '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T'"
 check "logs --boot shows the VM console" bash -c "'$CZ_BIN' logs --boot web | grep -q vminitd"
+check "...without vminitd's debug lines by default" bash -c "! '$CZ_BIN' logs --boot web | grep -q 'rpc: .* took'"
+cz --debug run "${M[@]}" --name dbg1 t/run:1 true 2>/dev/null
+on_exit "\"$CZ_BIN\" rm -f dbg1"
+check "--debug reaches vminitd: each agent call's time on the console" \
+    bash -c "'$CZ_BIN' logs --boot dbg1 | grep -q 'rpc: /cz.agent.v1.Agent/CreateProcess took [0-9.]* ms'"
+cz rm dbg1 >/dev/null
 out=$(cz exec web sh -c 'echo from exec; exit 3')
 rc=$?
 check "exec runs in the container" test "$out" = "from exec"
