@@ -76,7 +76,7 @@ int cli_prepare_container(struct cli *cli, const cz_container_config *c, cz_erro
     return 0;
 }
 
-static char *runtime_program(void)
+char *cli_runtime_program(void)
 {
     const char *e = getenv("CONTAINER_RUNTIME_BIN");
     if (e && *e)
@@ -101,7 +101,7 @@ static int cli_runtime_start(struct cli *cli, const cz_container_config *c, bool
                       int *exit_code, cz_error *err)
 {
     *exit_code = 125;
-    cz_autofree char *prog = runtime_program();
+    cz_autofree char *prog = cli_runtime_program();
     if (access(prog, X_OK) < 0)
         return cz_error_errno(err, errno, "container-runtime %s", prog);
     cz_autofree char *dir = cz_container_dir(cli->root, c->id);
