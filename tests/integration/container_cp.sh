@@ -140,8 +140,9 @@ expect_fail "cp: a missing directory in a stopped container" "no such file or di
 check "cp: the state did not change" [ "$(state_of cp3)" = "$before" ]
 check "cp: still exited with its code" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp3\$' | grep -q 'Exited (3)'"
 check "cp: nothing left running after the copies" nothing_left cp3
-cz run --name cp4 -v cpvol:/data cpimg:1 sh -c 'cat /outdir/sub/f 2>/dev/null; cat /data/v' >"$T/cp4.out" 2>&1
-check "cp: a volume written through a stopped container's copy is the volume" [ "$(cat "$T/cp4.out")" = invol ]
+cz cp "$src/a.txt" cp3:/data/fromcp
+cz run --name cp4 -v cpvol:/data cpimg:1 cat /data/fromcp >"$T/cp4.out" 2>&1
+check "cp: into a volume through a stopped container: another container sees it" [ "$(cat "$T/cp4.out")" = hello ]
 cz start -a cp3 >/dev/null
 check "cp: the container starts after the copies" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp3\$' | grep -q 'Exited (3)'"
 
@@ -155,6 +156,7 @@ on_exit "kill -KILL $cppid"
 for _ in $(seq 1 600); do ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -q "^m-" && [ -S "$CONTAINER_RUN_DIR"/m-*/runtime.sock ] && break; sleep 0.1; done
 expect_fail "cp: start is refused during a copy" "cp5 is busy: a copy \(container cp\) is in progress" cz start cp5
 expect_fail "cp: rm is refused during a copy" "is busy: a copy \(container cp\) is in progress" cz rm -f cp5
+expect_fail "cp: a second copy is refused during a copy" "cp5 is busy: a copy" cz cp cp5:/etc/motd "$T/x"
 check "cp: ls tells the truth during a copy" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp5\$' | grep -q Created"
 mkdir -p "$T/fifo-src/fifo" && cp "$src/a.txt" "$T/fifo-src/fifo/"
 tar -C "$T/fifo-src" -cf - fifo >&3
@@ -175,4 +177,17 @@ for _ in $(seq 1 600); do nothing_left cp5 && break; sleep 0.1; done
 check "cp: a killed CLI leaves no VM, runtime or socket" nothing_left cp5
 check "cp: the container is usable afterwards" [ "$(cz start -a cp5)" = hello ]
 check "cp: and its state tells so" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp5\$' | grep -q 'Exited (0)'"
+# a --read-only container: its root stays read-only, its volume does not
+cz create --name cp6 --read-only -v cpvol:/data cpimg:1 >/dev/null
+on_exit "\"$CZ_BIN\" rm -f cp6"
+expect_fail "cp: into a --read-only root is refused" "[Rr]ead-only file system" cz cp "$src/a.txt" cp6:/etc/x
+check "cp: into its volume works" cz cp "$src/a.txt" cp6:/data/ro-root
+check "cp: and reads back" [ "$(cz cp cp6:/data/ro-root - | tar -xOf -)" = hello ]
+
+# a VM that cannot boot: one clear error, the state untouched, nothing left
+before=$(state_of cp3)
+expect_fail "cp: a maintenance VM that cannot boot" "kernel|vmlinux" env CONTAINER_KERNEL="$T/no-such-vmlinux" "$CZ_BIN" cp cp3:/out "$T/x"
+check "cp: its failure leaves the state alone" [ "$(state_of cp3)" = "$before" ]
+check "cp: and nothing behind" nothing_left cp3
+check "cp: the container still copies" [ "$(cz cp cp3:/out - | tar -xOf -)" = written ]
 finish
