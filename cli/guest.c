@@ -33,7 +33,10 @@ static int guest_connect(struct cli_guest *g, const char *sock, const char *ref,
     return 0;
 }
 
-int cli_guest_open(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err)
+/* Load ref into g; *running: its runtime serves it (reconcile: record first
+ * that a crashed runtime's RUNNING is not running). */
+static int guest_load(struct cli *cli, const char *ref, struct cli_guest *g, bool reconcile,
+                      bool *running, cz_error *err)
 {
     memset(g, 0, sizeof(*g));
     g->lifeline = -1;
@@ -41,22 +44,37 @@ int cli_guest_open(struct cli *cli, const char *ref, struct cli_guest *g, cz_err
     cz_container_state st;
     if (cz_container_load(cli->root, ref, &c, &st, err) < 0)
         return -1;
-    bool running = st.status == CZ_STATUS_RUNNING && cz_container_runtime_alive(&st);
+    if (reconcile)
+        cli_reconcile(cli, &c, &st);
+    *running = st.status == CZ_STATUS_RUNNING && cz_container_runtime_alive(&st);
     memcpy(g->id, c.id, sizeof(g->id));
     g->name = cz_xstrdup(c.name);
     g->memory_mib = c.memory_mib;
     cz_container_config_free(&c);
     cz_container_state_free(&st);
-    if (!running) {
-        cli_guest_close(g);
-        return cz_error_set(err, EBUSY, "container %s is not running", ref);
-    }
+    return 0;
+}
+
+static int guest_connect_running(struct cli_guest *g, const char *ref, cz_error *err)
+{
     cz_autofree char *sock = cz_container_runtime_socket(g->id);
     if (guest_connect(g, sock, ref, err) < 0) {
         cli_guest_close(g);
         return -1;
     }
     return 0;
+}
+
+int cli_guest_open(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err)
+{
+    bool running;
+    if (guest_load(cli, ref, g, false, &running, err) < 0)
+        return -1;
+    if (!running) {
+        cli_guest_close(g);
+        return cz_error_set(err, EBUSY, "container %s is not running", ref);
+    }
+    return guest_connect_running(g, ref, err);
 }
 
 /* Put fd at number want in a child about to exec (without close-on-exec). */
@@ -123,74 +141,47 @@ static int maintenance_start(struct cli *cli, struct cli_guest *g, cz_error *err
     g->maintenance = true;
     g->maintenance_pid = pid;
     g->lifeline = life[1];
-    char line[4096];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(ready[0], line + len, sizeof(line) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (memchr(line, '\n', len) || len == sizeof(line) - 1)
-            break;
-    }
-    close(ready[0]);
-    line[len] = 0;
-    line[strcspn(line, "\n")] = 0;
-    if (!strcmp(line, "ok"))
-        return 0;
-    if (!strncmp(line, "fail ", 5)) {
-        const char *msg = strchr(line + 5, ' ');
-        return cz_error_set(err, EIO, "%s", msg ? msg + 1 : "the maintenance VM failed");
-    }
-    return cz_error_set(err, EIO, "container-runtime exited before the container's VM was ready "
-                        "(see %s)", logpath);
+    int code;
+    return cli_runtime_ready(ready[0], logpath, &code, err);
 }
 
 int cli_guest_open_for_copy(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err)
 {
-    memset(g, 0, sizeof(*g));
-    g->lifeline = -1;
-    cz_container_config c;
-    cz_container_state st;
-    if (cz_container_load(cli->root, ref, &c, &st, err) < 0)
+    bool running;
+    if (guest_load(cli, ref, g, true, &running, err) < 0)
         return -1;
-    cli_reconcile(cli, &c, &st); /* a crashed runtime's RUNNING is not running */
-    bool running = st.status == CZ_STATUS_RUNNING;
-    memcpy(g->id, c.id, sizeof(g->id));
-    g->name = cz_xstrdup(c.name);
-    g->memory_mib = c.memory_mib;
+    if (running)
+        return guest_connect_running(g, ref, err);
+    /* a container made before its disk existed gets it now, as start does */
+    cz_autofree char *dir = cz_container_dir(cli->root, g->id);
+    cz_autofree char *rw = cz_xasprintf("%s/rw.ext4", dir);
     int r = 0;
-    if (!running) {
-        /* a container made before its disk existed gets it now, as start does */
-        cz_autofree char *dir = cz_container_dir(cli->root, c.id);
-        cz_autofree char *rw = cz_xasprintf("%s/rw.ext4", dir);
-        if (access(rw, F_OK) < 0)
+    if (access(rw, F_OK) < 0) {
+        cz_container_config c;
+        r = cz_container_load(cli->root, g->id, &c, NULL, err);
+        if (r == 0) {
             r = cli_prepare_container(cli, &c, err);
-        if (r == 0)
-            r = maintenance_start(cli, g, err);
-        if (r < 0) {
-            /* started meanwhile? then the running container serves the copy */
-            cz_error e = *err;
-            cli_guest_close(g);
-            if (cli_guest_open(cli, ref, g, err) == 0)
-                r = 0;
-            else
-                *err = e;
-        } else {
-            cz_autofree char *mdir = cz_container_maintenance_dir(g->id);
-            cz_autofree char *sock = cz_xasprintf("%s/runtime.sock", mdir);
-            r = guest_connect(g, sock, ref, err);
+            cz_container_config_free(&c);
         }
     }
-    cz_container_config_free(&c);
-    cz_container_state_free(&st);
-    if (running)
-        return cli_guest_open(cli, ref, g, err);
-    if (r < 0)
+    if (r == 0)
+        r = maintenance_start(cli, g, err);
+    if (r < 0) {
+        /* started meanwhile? then the running container serves the copy */
+        cz_error e = *err;
         cli_guest_close(g);
-    return r;
+        if (cli_guest_open(cli, ref, g, err) == 0)
+            return 0;
+        *err = e;
+        return -1;
+    }
+    cz_autofree char *mdir = cz_container_maintenance_dir(g->id);
+    cz_autofree char *sock = cz_xasprintf("%s/runtime.sock", mdir);
+    if (guest_connect(g, sock, ref, err) < 0) {
+        cli_guest_close(g);
+        return -1;
+    }
+    return 0;
 }
 
 int cli_guest_call(struct cli_guest *g, const char *method, const ProtobufCMessage *req,

@@ -958,6 +958,17 @@ static int guest_mkdir(struct rt *rt, const char *path, cz_error *err)
     return agent_unary(rt, "Mkdir", &m.base, NULL, err);
 }
 
+/* A directory of the container's root (path absolute in it); what names it in
+ * a batch's failure. */
+static int guest_mkdir_in_root(struct rt *rt, const char *path, const char *what, cz_error *err)
+{
+    cz_autofree char *full = cz_xasprintf("%s%s", G_ROOTFS, path);
+    rt->batch_what = what;
+    int r = guest_mkdir(rt, full, err);
+    rt->batch_what = NULL;
+    return r;
+}
+
 static int guest_write(struct rt *rt, const char *path, const char *text, cz_error *err)
 {
     Cz__Agent__V1__WriteFileRequest w = CZ__AGENT__V1__WRITE_FILE_REQUEST__INIT;
@@ -1176,12 +1187,8 @@ static int lookup_calls(struct rt *rt, cz_error *err)
 {
     cz_container_config *c = &rt->c;
     if (c->workdir && strcmp(c->workdir, "/")) {
-        cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
         cz_autofree char *what = cz_xasprintf("working directory %s", c->workdir);
-        rt->batch_what = what;
-        int r = guest_mkdir(rt, wd, err);
-        rt->batch_what = NULL;
-        if (r < 0)
+        if (guest_mkdir_in_root(rt, c->workdir, what, err) < 0)
             return -1;
     }
     if (guest_read_text(rt, G_ROOTFS "/etc/passwd", &rt->passwd, err) < 0 ||
@@ -1205,12 +1212,8 @@ static int maintenance_mounts(struct rt *rt, cz_error *err)
         struct cz_mount_spec *m = &c->mounts[i];
         if (strcmp(m->type, "volume") && strcmp(m->type, "bind"))
             continue;
-        cz_autofree char *target = cz_xasprintf("%s%s", G_ROOTFS, m->destination);
         cz_autofree char *what = cz_xasprintf("mount point %s", m->destination);
-        rt->batch_what = what;
-        int r = guest_mkdir(rt, target, err);
-        rt->batch_what = NULL;
-        if (r < 0)
+        if (guest_mkdir_in_root(rt, m->destination, what, err) < 0)
             return -1;
     }
     char *bind_ro[] = {(char *)"bind", (char *)"ro"};
