@@ -89,6 +89,7 @@ struct rt {
     int lifeline_fd;  /* maintenance: EOF when the CLI is done */
     int busy_fd;      /* maintenance: the container's busy lock */
     bool ending;
+    bool quit; /* maintenance: done, do not (re)enter the loop */
 
     cz_loop *loop;
     cz_vm *vm;
@@ -439,6 +440,7 @@ static void vm_reaped(struct rt *rt)
 
 static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data);
 static void maintenance_end(struct rt *rt);
+static void maintenance_quit(struct rt *rt);
 
 static void finish_after_sync(struct rt *rt, int status, const char *message,
                               const ProtobufCMessage *reply, void *arg);
@@ -543,7 +545,7 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
                     if (rt->vm)
                         cz_vm_exited(rt->vm, status);
                     if (rt->maintenance)
-                        cz_loop_stop(rt->loop); /* powered off, or died: nothing left to serve */
+                        maintenance_quit(rt); /* powered off, or died: nothing left to serve */
                     else
                         vm_reaped(rt);
                 }
@@ -1394,11 +1396,19 @@ static int create_process(struct rt *rt, cz_error *err)
 
 /* ------------------------------------------------------------ maintenance */
 
+/* Stop for good: the end may come while the boot still runs the loop in its
+ * calls, before main enters it (cz_loop_run would forget a stop). */
+static void maintenance_quit(struct rt *rt)
+{
+    rt->quit = true;
+    cz_loop_stop(rt->loop);
+}
+
 static void maintenance_powered_off(cz_loop *loop, void *data)
 {
     (void)loop;
     /* the VM did not go by itself: main kills it (the guest is synced) */
-    cz_loop_stop(((struct rt *)data)->loop);
+    maintenance_quit(data);
 }
 
 static void maintenance_synced(struct rt *rt, int status, const char *message,
@@ -1423,7 +1433,7 @@ static void maintenance_end(struct rt *rt)
     rt->ending = true;
     cz_debug("maintenance: ending");
     if (!rt->vm || rt->vm_gone || !rt->agent || !cz_rpc_client_is_connected(rt->agent)) {
-        cz_loop_stop(rt->loop);
+        maintenance_quit(rt);
         return;
     }
     Cz__Agent__V1__SyncRequest q = CZ__AGENT__V1__SYNC_REQUEST__INIT;
@@ -1480,8 +1490,10 @@ static int maintenance_boot(struct rt *rt, cz_error *err)
         boot(rt, err) < 0 || agent_connect(rt, err) < 0)
         return -1;
     cz_rpc_client_on_disconnect(rt->agent, maintenance_agent_lost, rt);
-    if (setup_guest(rt, err) < 0)
+    if (!rt->ending && setup_guest(rt, err) < 0)
         return cz_error_wrap(err, "prepare the container in its VM");
+    if (rt->ending) /* the CLI went away while we booted */
+        return cz_error_set(err, ECANCELED, "the copy was abandoned");
     cz_debug("maintenance: guest prepared");
     return serve(rt, err);
 }
@@ -1668,7 +1680,7 @@ served:
         if (!rt->maintenance)
             state_save(rt);
         ready(rt, "ok\n");
-        if (cz_loop_run(rt->loop, &err) < 0)
+        if (!rt->quit && cz_loop_run(rt->loop, &err) < 0)
             fprintf(stderr, "container-runtime: %s\n", err.msg);
     }
     if (rt->vm && !rt->vm_gone) {

@@ -177,6 +177,15 @@ for _ in $(seq 1 600); do nothing_left cp5 && break; sleep 0.1; done
 check "cp: a killed CLI leaves no VM, runtime or socket" nothing_left cp5
 check "cp: the container is usable afterwards" [ "$(cz start -a cp5)" = hello ]
 check "cp: and its state tells so" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp5\$' | grep -q 'Exited (0)'"
+# ... or killed while the maintenance VM still boots
+cz cp "$src/a.txt" cp5:/etc/early 2>/dev/null &
+cppid=$!
+sleep 0.3
+kill -KILL $cppid
+wait $cppid 2>/dev/null
+for _ in $(seq 1 600); do nothing_left cp5 && break; sleep 0.1; done
+check "cp: a CLI killed while the VM boots leaves nothing" nothing_left cp5
+check "cp: the container still starts" [ "$(cz start -a cp5)" = hello ]
 # a --read-only container: its root stays read-only, its volume does not
 cz create --name cp6 --read-only -v cpvol:/data cpimg:1 >/dev/null
 on_exit "\"$CZ_BIN\" rm -f cp6"
