@@ -1484,6 +1484,8 @@ static int maintenance_boot(struct rt *rt, cz_error *err)
     rt->c.ports = NULL;
     if (!rt->loop || rt->sigfd < 0)
         return cz_error_set(err, errno ? errno : EIO, "set up the event loop");
+    /* what a killed maintenance runtime left (under the lock, it is no one's) */
+    cz_rm_rf(rt->run_dir, NULL);
     if (cz_mkdir_p(rt->run_dir, 0700, err) < 0 ||
         cz_loop_add_fd(rt->loop, rt->sigfd, CZ_LOOP_IN, on_signal, rt, err) < 0 ||
         cz_loop_add_fd(rt->loop, rt->lifeline_fd, CZ_LOOP_IN, on_lifeline, rt, err) < 0 ||

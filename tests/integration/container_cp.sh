@@ -177,6 +177,20 @@ for _ in $(seq 1 600); do nothing_left cp5 && break; sleep 0.1; done
 check "cp: a killed CLI leaves no VM, runtime or socket" nothing_left cp5
 check "cp: the container is usable afterwards" [ "$(cz start -a cp5)" = hello ]
 check "cp: and its state tells so" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp5\$' | grep -q 'Exited (0)'"
+# the maintenance runtime killed mid-copy: the copy fails, the next one works
+exec 3<>"$T/fifo"
+cz cp - cp5:/etc <"$T/fifo" 2>"$T/killed.err" 3>&- &
+cppid=$!
+on_exit "kill -KILL $cppid"
+for _ in $(seq 1 600); do ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -q "^m-" && [ -S "$CONTAINER_RUN_DIR"/m-*/runtime.sock ] && break; sleep 0.1; done
+rtpid=$(ps -eo pid,args | grep -v grep | grep -- "--maintenance" | grep -F "$CONTAINER_ROOT" | awk '{print $1}' | head -1)
+[ -n "$rtpid" ] && kill -KILL "$rtpid"
+tar -C "$T/fifo-src" -cf - fifo >&3
+exec 3>&-
+wait $cppid; rc=$?
+check "cp: a copy whose runtime is killed fails, saying so" bash -c "[ $rc -ne 0 ] && grep -q Error '$T/killed.err'"
+check "cp: the next copy works" cz cp "$src/a.txt" cp5:/etc/after-kill
+check "cp: and cleans what the killed one left" nothing_left cp5
 # ... or killed while the maintenance VM still boots
 cz cp "$src/a.txt" cp5:/etc/early 2>/dev/null &
 cppid=$!
