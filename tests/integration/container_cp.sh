@@ -150,7 +150,7 @@ check "cp: the container starts after the copies" bash -c "\"$CZ_BIN\" ls -a | g
 cz create --name cp5 cpimg:1 cat /etc/fifo/a.txt >/dev/null
 mkfifo "$T/fifo"
 exec 3<>"$T/fifo"
-cz cp - cp5:/etc <"$T/fifo" 2>"$T/cp5.err" 3>&- &
+"$CZ_BIN" cp - cp5:/etc <"$T/fifo" 2>"$T/cp5.err" 3>&- &
 cppid=$!
 on_exit "kill -KILL $cppid"
 for _ in $(seq 1 600); do ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -q "^m-" && [ -S "$CONTAINER_RUN_DIR"/m-*/runtime.sock ] && break; sleep 0.1; done
@@ -166,7 +166,7 @@ check "cp: and lands" [ "$(cz start -a cp5)" = hello ]
 
 # the CLI killed mid-copy: the maintenance VM goes, the container stays usable
 exec 3<>"$T/fifo"
-cz cp - cp5:/etc <"$T/fifo" 2>/dev/null 3>&- &
+"$CZ_BIN" cp - cp5:/etc <"$T/fifo" 2>/dev/null 3>&- &
 cppid=$!
 on_exit "kill -KILL $cppid"
 for _ in $(seq 1 600); do ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -q "^m-" && [ -S "$CONTAINER_RUN_DIR"/m-*/runtime.sock ] && break; sleep 0.1; done
@@ -179,7 +179,7 @@ check "cp: the container is usable afterwards" [ "$(cz start -a cp5)" = hello ]
 check "cp: and its state tells so" bash -c "\"$CZ_BIN\" ls -a | grep -E ' cp5\$' | grep -q 'Exited (0)'"
 # the maintenance runtime killed mid-copy: the copy fails, the next one works
 exec 3<>"$T/fifo"
-cz cp - cp5:/etc <"$T/fifo" 2>"$T/killed.err" 3>&- &
+"$CZ_BIN" cp - cp5:/etc <"$T/fifo" 2>"$T/killed.err" 3>&- &
 cppid=$!
 on_exit "kill -KILL $cppid"
 for _ in $(seq 1 600); do ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -q "^m-" && [ -S "$CONTAINER_RUN_DIR"/m-*/runtime.sock ] && break; sleep 0.1; done
@@ -192,7 +192,7 @@ check "cp: a copy whose runtime is killed fails, saying so" bash -c "[ $rc -ne 0
 check "cp: the next copy works" cz cp "$src/a.txt" cp5:/etc/after-kill
 check "cp: and cleans what the killed one left" nothing_left cp5
 # ... or killed while the maintenance VM still boots
-cz cp "$src/a.txt" cp5:/etc/early 2>/dev/null &
+"$CZ_BIN" cp "$src/a.txt" cp5:/etc/early 2>/dev/null &
 cppid=$!
 sleep 0.3
 kill -KILL $cppid
