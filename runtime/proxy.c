@@ -146,8 +146,7 @@ static const cz_rpc_handler down_handler = {
     .on_close = down_on_close,
 };
 
-int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, bool copy_only,
-                      cz_error *err)
+int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, bool copy_only, cz_error *err)
 {
     const char *const *names = copy_only ? copy_methods : forwarded;
     size_t n = copy_only ? CZ_ARRAY_SIZE(copy_methods) : CZ_ARRAY_SIZE(forwarded);

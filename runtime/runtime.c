@@ -932,8 +932,9 @@ static void ready(struct rt *rt, const char *line)
     rt->ready_fd = -1;
 }
 
-static int guest_mount(struct rt *rt, const char *source, const char *target, const char *fstype,
-                       char **options, size_t n_options, cz_error *err)
+static int guest_mount_at(struct rt *rt, const char *source, const char *target,
+                          const char *fstype, char **options, size_t n_options, bool create_target,
+                          cz_error *err)
 {
     Cz__Agent__V1__MountRequest m = CZ__AGENT__V1__MOUNT_REQUEST__INIT;
     m.source = (char *)source;
@@ -941,7 +942,7 @@ static int guest_mount(struct rt *rt, const char *source, const char *target, co
     m.fstype = (char *)fstype;
     m.options = options;
     m.n_options = n_options;
-    m.create_target = true;
+    m.create_target = create_target;
     cz_autofree char *what = cz_xasprintf("mount %s on %s", source, target);
     rt->batch_what = what;
     int r = agent_unary(rt, "Mount", &m.base, NULL, err);
@@ -949,6 +950,13 @@ static int guest_mount(struct rt *rt, const char *source, const char *target, co
     if (r < 0)
         return cz_error_wrap(err, "%s", what);
     return 0;
+}
+
+/* A mount on target, made as a directory when missing. */
+static int guest_mount(struct rt *rt, const char *source, const char *target, const char *fstype,
+                       char **options, size_t n_options, cz_error *err)
+{
+    return guest_mount_at(rt, source, target, fstype, options, n_options, true, err);
 }
 
 static int guest_mkdir(struct rt *rt, const char *path, cz_error *err)
@@ -1179,7 +1187,6 @@ static int boot(struct rt *rt, cz_error *err)
 
 static int setup_guest_calls(struct rt *rt, cz_error *err);
 static int serve(struct rt *rt, cz_error *err);
-static int maintenance_mounts(struct rt *rt, cz_error *err);
 static int guest_read_text(struct rt *rt, const char *path, char **out, cz_error *err);
 
 /* In the same batch, after the root is mounted: docker creates a missing working
@@ -1199,47 +1206,13 @@ static int lookup_calls(struct rt *rt, cz_error *err)
     return 0;
 }
 
-/* A maintenance runtime has no container process whose mount namespace gives
- * the container's view, so it builds that view on the overlay root itself and
- * cp's paths resolve under G_ROOTFS as in the container: volumes and bind mounts
- * on their destinations (read-only ones read-only), a --read-only root made
- * read-only below them. Mount points are made first, while the root is writable,
- * as the container's start makes them. tmpfs mounts and the managed /etc/hosts,
- * /etc/hostname and /etc/resolv.conf exist only while the container runs (as
- * with docker): a copy sees and writes what is beneath them. */
-static int maintenance_mounts(struct rt *rt, cz_error *err)
-{
-    cz_container_config *c = &rt->c;
-    for (size_t i = 0; i < c->n_mounts; i++) {
-        struct cz_mount_spec *m = &c->mounts[i];
-        if (strcmp(m->type, "volume") && strcmp(m->type, "bind"))
-            continue;
-        cz_autofree char *what = cz_xasprintf("mount point %s", m->destination);
-        if (guest_mkdir_in_root(rt, m->destination, what, err) < 0)
-            return -1;
-    }
-    char *bind_ro[] = {(char *)"bind", (char *)"ro"};
-    if (c->read_only && guest_mount(rt, G_ROOTFS, G_ROOTFS, "", bind_ro, 2, err) < 0)
-        return -1;
-    for (size_t i = 0; i < c->n_mounts; i++) {
-        struct cz_mount_spec *m = &c->mounts[i];
-        if (strcmp(m->type, "volume") && strcmp(m->type, "bind"))
-            continue;
-        cz_autofree char *source = cz_xasprintf("/run/cz/mounts/%zu", i);
-        cz_autofree char *target = cz_xasprintf("%s%s", G_ROOTFS, m->destination);
-        if (guest_mount(rt, source, target, "", bind_ro, m->readonly ? 2 : 1, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 static int setup_guest(struct rt *rt, cz_error *err)
 {
     batch_begin(rt);
     cz_error e = {0};
     int r = setup_guest_calls(rt, &e);
     if (r == 0)
-        r = rt->maintenance ? maintenance_mounts(rt, &e) : lookup_calls(rt, &e);
+        r = rt->maintenance ? 0 : lookup_calls(rt, &e);
     /* the batch's own failure (in order) says more than a failed send */
     if (batch_end(rt, err) < 0)
         return -1;
@@ -1459,6 +1432,76 @@ static void maintenance_agent_lost(cz_rpc_client *client, void *data)
     maintenance_end(data);
 }
 
+/* A bind mount of a single file: its share holds the file under its own name. */
+static bool bind_is_file(const struct cz_mount_spec *m)
+{
+    struct stat st;
+    return !strcmp(m->type, "bind") && m->source && stat(m->source, &st) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
+/* The mount point of m in the container's root, made as the container's start
+ * makes it: a directory, or for a file an empty file unless one is there. */
+static int maintenance_mount_point(struct rt *rt, const struct cz_mount_spec *m, cz_error *err)
+{
+    cz_autofree char *what = cz_xasprintf("mount point %s", m->destination);
+    if (!bind_is_file(m))
+        return guest_mkdir_in_root(rt, m->destination, what, err) < 0
+                   ? cz_error_wrap(err, "%s", what)
+                   : 0;
+    cz_autofree char *full = cz_xasprintf("%s%s", G_ROOTFS, m->destination);
+    Cz__Agent__V1__StatRequest q = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    q.path = full;
+    ProtobufCMessage *r = NULL;
+    cz_error e = {0};
+    if (agent_unary(rt, "Stat", &q.base, &r, &e) == 0) {
+        protobuf_c_message_free_unpacked(r, NULL);
+        return 0;
+    }
+    if (e.code != ENOENT) {
+        *err = e;
+        return cz_error_wrap(err, "%s", what);
+    }
+    return guest_write(rt, full, "", err) < 0 ? cz_error_wrap(err, "%s", what) : 0;
+}
+
+/* A maintenance runtime has no container process whose mount namespace gives
+ * the container's view, so it builds that view on the overlay root itself and
+ * cp's paths resolve under G_ROOTFS as in the container: volumes and bind mounts
+ * on their destinations (read-only ones read-only), a --read-only root made
+ * read-only below them. Mount points are made first, while the root is writable,
+ * as the container's start makes them. tmpfs mounts and the managed /etc/hosts,
+ * /etc/hostname and /etc/resolv.conf exist only while the container runs (as
+ * with docker): a copy sees and writes what is beneath them. */
+static int maintenance_mounts(struct rt *rt, cz_error *err)
+{
+    cz_container_config *c = &rt->c;
+    for (size_t i = 0; i < c->n_mounts; i++)
+        if ((!strcmp(c->mounts[i].type, "volume") || !strcmp(c->mounts[i].type, "bind")) &&
+            maintenance_mount_point(rt, &c->mounts[i], err) < 0)
+            return -1;
+    char *bind_ro[] = {(char *)"bind", (char *)"ro"};
+    if (c->read_only && guest_mount_at(rt, G_ROOTFS, G_ROOTFS, "", bind_ro, 2, false, err) < 0)
+        return -1;
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        struct cz_mount_spec *m = &c->mounts[i];
+        if (strcmp(m->type, "volume") && strcmp(m->type, "bind"))
+            continue;
+        cz_autofree char *source = cz_xasprintf("/run/cz/mounts/%zu", i);
+        if (bind_is_file(m)) {
+            const char *slash = strrchr(m->source, '/');
+            char *f = cz_xasprintf("%s/%s", source, slash ? slash + 1 : m->source);
+            free(source);
+            source = f;
+        }
+        cz_autofree char *target = cz_xasprintf("%s%s", G_ROOTFS, m->destination);
+        /* the mount points exist: a file's is a file */
+        if (guest_mount_at(rt, source, target, "", bind_ro, m->readonly ? 2 : 1, false, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Boot the container's VM for cp, without touching its state; under the busy
  * lock, held until we exit, so neither start nor rm interleave. */
 static int maintenance_boot(struct rt *rt, cz_error *err)
@@ -1492,7 +1535,7 @@ static int maintenance_boot(struct rt *rt, cz_error *err)
         boot(rt, err) < 0 || agent_connect(rt, err) < 0)
         return -1;
     cz_rpc_client_on_disconnect(rt->agent, maintenance_agent_lost, rt);
-    if (!rt->ending && setup_guest(rt, err) < 0)
+    if (!rt->ending && (setup_guest(rt, err) < 0 || maintenance_mounts(rt, err) < 0))
         return cz_error_wrap(err, "prepare the container in its VM");
     if (rt->ending) /* the CLI went away while we booted */
         return cz_error_set(err, ECANCELED, "the copy was abandoned");
