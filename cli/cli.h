@@ -42,6 +42,11 @@ extern const struct cli_command cli_run_commands[];
 struct cz_container_state;
 void cli_reconcile(struct cli *cli, const struct cz_container_config *c,
                    struct cz_container_state *st);
+/* The container-runtime program: $CONTAINER_RUNTIME_BIN, beside us, or installed (run.c). */
+char *cli_runtime_program(void);
+/* Read a starting container-runtime's one line from fd (closing it): "ok" is 0;
+ * "fail CODE MESSAGE" fails with MESSAGE and *exit_code CODE (common.c). */
+int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err);
 /* The image snapshot and the empty writable disk a container boots from. */
 int cli_prepare_container(struct cli *cli, const struct cz_container_config *c, cz_error *err);
 int cmd_registry(struct cli *cli, int argc, char **argv, cz_error *err);
@@ -84,12 +89,23 @@ struct cli_guest {
     uint64_t memory_mib; /* the container's setting, 0 for the default */
     cz_loop *loop;
     cz_rpc_client *client;
+    /* a container that is not running, reached through a maintenance runtime
+     * (ours: it ends when the lifeline closes) */
+    bool maintenance;
+    pid_t maintenance_pid;
+    int lifeline; /* its write end, -1 when none */
 };
 /* Load the container ref; fails with "container X is not running" unless it runs. */
 int cli_guest_open(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err);
+/* As cli_guest_open, but a container that is not running (created, stopped,
+ * failed) is booted for the purpose by a maintenance runtime, which serves only
+ * CopyIn, CopyOut, Stat and ReadFile with the container's root at /run/cz/rootfs
+ * and goes away (guest synced, VM off) in cli_guest_close. */
+int cli_guest_open_for_copy(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err);
 /* A unary agent method (forwarded to vminitd); *reply may be NULL to discard it. */
 int cli_guest_call(struct cli_guest *g, const char *method, const ProtobufCMessage *req,
                    ProtobufCMessage **reply, int timeout_ms, cz_error *err);
+/* Disconnect; a maintenance runtime is waited for until it is gone. */
 void cli_guest_close(struct cli_guest *g);
 /* A small guest file (at most limit bytes) as text through ReadFile; NULL when it fails. */
 char *cli_guest_read_text(struct cli_guest *g, const char *path, size_t limit, int timeout_ms);

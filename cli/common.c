@@ -2,7 +2,9 @@
 #include "cli.h"
 #include "base/util.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,4 +63,36 @@ void cli_table_free(struct cli_table *t)
     free(t->cells);
     t->cells = NULL;
     t->nrows = 0;
+}
+
+int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err)
+{
+    char line[4096];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (memchr(line, '\n', len) || len == sizeof(line) - 1)
+            break;
+    }
+    close(fd);
+    line[len] = 0;
+    line[strcspn(line, "\n")] = 0;
+    *exit_code = 125;
+    if (!strcmp(line, "ok"))
+        return 0;
+    if (cz_str_has_prefix(line, "fail ")) {
+        char *msg = NULL;
+        long code = strtol(line + 5, &msg, 10);
+        if (msg && *msg == ' ')
+            msg++;
+        *exit_code = code >= 1 && code <= 255 ? (int)code : 125;
+        return cz_error_set(err, EIO, "%s", msg && *msg ? msg : "the container failed to start");
+    }
+    return cz_error_set(err, EIO, "container-runtime exited before the container was ready "
+                        "(see %s)", logpath);
 }

@@ -1,13 +1,15 @@
-/* `container cp`: copy files and directories between the host and a running
- * container, like docker cp. Both directions travel as tar streams through the
- * container's runtime to vminitd: CopyOut archives a guest path, CopyIn
+/* `container cp`: copy files and directories between the host and a container,
+ * running or not, like docker cp. Both directions travel as tar streams through
+ * the container's runtime to vminitd: CopyOut archives a guest path, CopyIn
  * extracts into a guest directory. The host side reads and writes tar with
  * libarchive. Guest paths are resolved here, component by component through the
  * agent's Stat, with the container's root as "/" (an absolute symlink in the
- * container points inside the container), under /proc/PID/root of the
- * container's first process so its mounts (volumes, tmpfs) are seen as the
- * container sees them. "-" as the source reads a tar stream from stdin; as the
- * destination writes one to stdout. */
+ * container points inside the container): in a running container under
+ * /proc/PID/root of its first process, so its mounts (volumes, tmpfs) are seen as
+ * the container sees them; in one that is not running, a maintenance runtime
+ * boots its VM for the copy with its volumes and bind mounts placed on the
+ * overlay root (guest.c, docs/runtime.md). "-" as the source reads a tar stream
+ * from stdin; as the destination writes one to stdout. */
 #include "cli.h"
 
 #include <cz/container.h>
@@ -41,6 +43,8 @@
  * its cgroup (its first process), else the overlay root without mounts. */
 static char *guest_root(struct cli_guest *g)
 {
+    if (g->maintenance) /* no process: the root with the mounts placed on it */
+        return cz_xstrdup(FALLBACK_ROOT);
     cz_autofree char *procs = cz_xasprintf("/sys/fs/cgroup/cz/%s/cgroup.procs", g->id);
     cz_autofree char *text = cli_guest_read_text(g, procs, 64 << 10, CALL_TIMEOUT_MS);
     if (!text)
@@ -846,7 +850,9 @@ static bool split_container_path(const char *arg, char **ref, const char **path)
 static const char cp_usage[] =
     "Usage: container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
     "       container cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH\n\n"
-    "Copy files and directories between a running container and the host.\n"
+    "Copy files and directories between a container and the host. A container\n"
+    "that is not running is booted for the copy, without its process (a few\n"
+    "seconds); its state does not change.\n"
     "A directory is copied with its contents; SRC ending in /. copies only the\n"
     "contents. A destination that is an existing directory receives the source\n"
     "under its own name; otherwise the destination names the copy. '-' reads a\n"
@@ -895,7 +901,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err)
     if (!strcmp(src, "-") && !strcmp(dst, "-"))
         return cli_usage_error(err, "cp: '-' on both sides");
     struct cli_guest g;
-    if (cli_guest_open(cli, sc ? sref : dref, &g, err) < 0)
+    if (cli_guest_open_for_copy(cli, sc ? sref : dref, &g, err) < 0)
         return -1;
     int rc = sc ? copy_from_container(&g, spath, dst, follow, archive_mode, err)
                 : copy_to_container(&g, src, dpath, follow, archive_mode, err);

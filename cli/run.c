@@ -74,7 +74,7 @@ int cli_prepare_container(struct cli *cli, const cz_container_config *c, cz_erro
     return 0;
 }
 
-static char *runtime_program(void)
+char *cli_runtime_program(void)
 {
     const char *e = getenv("CONTAINER_RUNTIME_BIN");
     if (e && *e)
@@ -99,7 +99,7 @@ static int cli_runtime_start(struct cli *cli, const cz_container_config *c, bool
                       int *exit_code, cz_error *err)
 {
     *exit_code = 125;
-    cz_autofree char *prog = runtime_program();
+    cz_autofree char *prog = cli_runtime_program();
     if (access(prog, X_OK) < 0)
         return cz_error_errno(err, errno, "container-runtime %s", prog);
     cz_autofree char *dir = cz_container_dir(cli->root, c->id);
@@ -147,35 +147,7 @@ static int cli_runtime_start(struct cli *cli, const cz_container_config *c, bool
     }
     close(p[1]);
     waitpid(child, NULL, 0);
-    char line[4096];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(p[0], line + len, sizeof(line) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (memchr(line, '\n', len) || len == sizeof(line) - 1)
-            break;
-    }
-    close(p[0]);
-    line[len] = 0;
-    char *nl = strchr(line, '\n');
-    if (nl)
-        *nl = 0;
-    if (!strcmp(line, "ok"))
-        return 0;
-    if (cz_str_has_prefix(line, "fail ")) {
-        char *msg = NULL;
-        long code = strtol(line + 5, &msg, 10);
-        if (msg && *msg == ' ')
-            msg++;
-        *exit_code = code >= 1 && code <= 255 ? (int)code : 125;
-        return cz_error_set(err, EIO, "%s", msg && *msg ? msg : "the container failed to start");
-    }
-    return cz_error_set(err, EIO, "container-runtime exited before the container was ready "
-                        "(see %s)", logpath);
+    return cli_runtime_ready(p[0], logpath, exit_code, err);
 }
 
 /* --- the terminal ------------------------------------------------------ */

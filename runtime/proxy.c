@@ -18,6 +18,9 @@ static const char *const forwarded[] = {"Exec",      "StartProcess", "Stdio",  "
                                         "Signal",    "ResizePty",    "CloseStdin",
                                         "Delete",    "Stats",        "CopyIn", "CopyOut",
                                         "Stat",      "ReadFile"};
+/* What a maintenance runtime (cp on a container that is not running) serves:
+ * there is no process to reach. */
+static const char *const copy_methods[] = {"CopyIn", "CopyOut", "Stat", "ReadFile"};
 
 struct proxy {
     cz_rpc_client **agent;
@@ -143,10 +146,12 @@ static const cz_rpc_handler down_handler = {
     .on_close = down_on_close,
 };
 
-int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, cz_error *err)
+int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, bool copy_only, cz_error *err)
 {
-    for (size_t i = 0; i < CZ_ARRAY_SIZE(forwarded); i++)
-        if (cz_rpc_server_add_method(server, AGENT, forwarded[i], &down_handler, agent, err) < 0)
+    const char *const *names = copy_only ? copy_methods : forwarded;
+    size_t n = copy_only ? CZ_ARRAY_SIZE(copy_methods) : CZ_ARRAY_SIZE(forwarded);
+    for (size_t i = 0; i < n; i++)
+        if (cz_rpc_server_add_method(server, AGENT, names[i], &down_handler, agent, err) < 0)
             return -1;
     return 0;
 }

@@ -1,4 +1,5 @@
 /* container-runtime --root ROOT --id ID [--ready-fd N] [--wait-attach] [--debug]
+ * container-runtime --root ROOT --id ID --maintenance --lifeline-fd N [--ready-fd N]
  *
  * Supervises one container from boot to teardown:
  *   1. boots the VM (image snapshot read-only, the container's writable disk,
@@ -11,6 +12,13 @@
  *   5. when the process exits (or the VM dies, or the agent is lost): records
  *      the exit status and its time (or why it failed), stops the VM, removes the
  *      container when --rm, tells attached clients, and exits.
+ * With --maintenance it serves `container cp` on a container that is not running:
+ * the same VM and guest setup, the container's volumes and bind mounts placed on
+ * its root, no process, no network; only CopyIn, CopyOut, Stat and ReadFile on
+ * its socket (in its own run directory); the container's state is not touched.
+ * When the lifeline fd reaches EOF (the CLI is done, or died) it syncs the guest,
+ * powers the VM off and exits. The container's busy lock keeps start and rm away
+ * meanwhile.
  * Its own diagnostics go to stderr, which the CLI points at ROOT/containers/ID/runtime.log. */
 #include "runtime.h"
 
@@ -76,6 +84,12 @@ struct rt {
     char *run_dir; /* sockets */
     bool wait_attach;
     int ready_fd;
+    char *console; /* the VM's console log */
+    bool maintenance; /* serving cp on a container that is not running */
+    int lifeline_fd;  /* maintenance: EOF when the CLI is done */
+    int busy_fd;      /* maintenance: the container's busy lock */
+    bool ending;
+    bool quit; /* maintenance: done, do not (re)enter the loop */
 
     cz_loop *loop;
     cz_vm *vm;
@@ -390,10 +404,9 @@ static void quit_loop(struct rt *rt)
 /* A panic on the console says more than "the VM exited". */
 static char *console_panic(struct rt *rt)
 {
-    cz_autofree char *path = cz_xasprintf("%s/console.log", rt->dir);
     char *data = NULL;
     size_t len = 0;
-    if (cz_read_file(path, 4 << 20, &data, &len, NULL) < 0)
+    if (cz_read_file(rt->console, 4 << 20, &data, &len, NULL) < 0)
         return NULL;
     char *p = strstr(data, "Kernel panic");
     char *out = NULL;
@@ -426,6 +439,8 @@ static void vm_reaped(struct rt *rt)
 }
 
 static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data);
+static void maintenance_end(struct rt *rt);
+static void maintenance_quit(struct rt *rt);
 
 static void finish_after_sync(struct rt *rt, int status, const char *message,
                               const ProtobufCMessage *reply, void *arg);
@@ -529,9 +544,14 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
                     rt->vm_status = status;
                     if (rt->vm)
                         cz_vm_exited(rt->vm, status);
-                    vm_reaped(rt);
+                    if (rt->maintenance)
+                        maintenance_quit(rt); /* powered off, or died: nothing left to serve */
+                    else
+                        vm_reaped(rt);
                 }
             }
+        } else if (rt->maintenance) {
+            maintenance_end(rt);
         } else {
             /* SIGTERM/SIGINT/SIGHUP: the container ends with us (rm -f, shutdown) */
             cz_autofree char *why = cz_xasprintf("container-runtime stopped by signal %d",
@@ -912,8 +932,9 @@ static void ready(struct rt *rt, const char *line)
     rt->ready_fd = -1;
 }
 
-static int guest_mount(struct rt *rt, const char *source, const char *target, const char *fstype,
-                       char **options, size_t n_options, cz_error *err)
+static int guest_mount_at(struct rt *rt, const char *source, const char *target,
+                          const char *fstype, char **options, size_t n_options, bool create_target,
+                          cz_error *err)
 {
     Cz__Agent__V1__MountRequest m = CZ__AGENT__V1__MOUNT_REQUEST__INIT;
     m.source = (char *)source;
@@ -921,7 +942,7 @@ static int guest_mount(struct rt *rt, const char *source, const char *target, co
     m.fstype = (char *)fstype;
     m.options = options;
     m.n_options = n_options;
-    m.create_target = true;
+    m.create_target = create_target;
     cz_autofree char *what = cz_xasprintf("mount %s on %s", source, target);
     rt->batch_what = what;
     int r = agent_unary(rt, "Mount", &m.base, NULL, err);
@@ -931,6 +952,13 @@ static int guest_mount(struct rt *rt, const char *source, const char *target, co
     return 0;
 }
 
+/* A mount on target, made as a directory when missing. */
+static int guest_mount(struct rt *rt, const char *source, const char *target, const char *fstype,
+                       char **options, size_t n_options, cz_error *err)
+{
+    return guest_mount_at(rt, source, target, fstype, options, n_options, true, err);
+}
+
 static int guest_mkdir(struct rt *rt, const char *path, cz_error *err)
 {
     Cz__Agent__V1__MkdirRequest m = CZ__AGENT__V1__MKDIR_REQUEST__INIT;
@@ -938,6 +966,17 @@ static int guest_mkdir(struct rt *rt, const char *path, cz_error *err)
     m.mode = 0755;
     m.parents = true;
     return agent_unary(rt, "Mkdir", &m.base, NULL, err);
+}
+
+/* A directory of the container's root (path absolute in it); what names it in
+ * a batch's failure. */
+static int guest_mkdir_in_root(struct rt *rt, const char *path, const char *what, cz_error *err)
+{
+    cz_autofree char *full = cz_xasprintf("%s%s", G_ROOTFS, path);
+    rt->batch_what = what;
+    int r = guest_mkdir(rt, full, err);
+    rt->batch_what = NULL;
+    return r;
 }
 
 static int guest_write(struct rt *rt, const char *path, const char *text, cz_error *err)
@@ -1102,8 +1141,7 @@ static int boot(struct rt *rt, cz_error *err)
                 .n_ports = np},
         .run_dir = rt->run_dir,
     };
-    cz_autofree char *console = cz_xasprintf("%s/console.log", rt->dir);
-    vc.console_log = console;
+    vc.console_log = rt->console;
     /* --debug reaches vminitd too (a word the kernel hands to init): its lines, each
      * call's time among them, go to the console log */
     if (cz_log_enabled(CZ_LOG_DEBUG))
@@ -1148,6 +1186,7 @@ static int boot(struct rt *rt, cz_error *err)
 }
 
 static int setup_guest_calls(struct rt *rt, cz_error *err);
+static int serve(struct rt *rt, cz_error *err);
 static int guest_read_text(struct rt *rt, const char *path, char **out, cz_error *err);
 
 /* In the same batch, after the root is mounted: docker creates a missing working
@@ -1157,12 +1196,8 @@ static int lookup_calls(struct rt *rt, cz_error *err)
 {
     cz_container_config *c = &rt->c;
     if (c->workdir && strcmp(c->workdir, "/")) {
-        cz_autofree char *wd = cz_xasprintf("%s%s", G_ROOTFS, c->workdir);
         cz_autofree char *what = cz_xasprintf("working directory %s", c->workdir);
-        rt->batch_what = what;
-        int r = guest_mkdir(rt, wd, err);
-        rt->batch_what = NULL;
-        if (r < 0)
+        if (guest_mkdir_in_root(rt, c->workdir, what, err) < 0)
             return -1;
     }
     if (guest_read_text(rt, G_ROOTFS "/etc/passwd", &rt->passwd, err) < 0 ||
@@ -1177,7 +1212,7 @@ static int setup_guest(struct rt *rt, cz_error *err)
     cz_error e = {0};
     int r = setup_guest_calls(rt, &e);
     if (r == 0)
-        r = lookup_calls(rt, &e);
+        r = rt->maintenance ? 0 : lookup_calls(rt, &e);
     /* the batch's own failure (in order) says more than a failed send */
     if (batch_end(rt, err) < 0)
         return -1;
@@ -1332,14 +1367,196 @@ static int create_process(struct rt *rt, cz_error *err)
     return 0;
 }
 
+/* ------------------------------------------------------------ maintenance */
+
+/* Stop for good: the end may come while the boot still runs the loop in its
+ * calls, before main enters it (cz_loop_run would forget a stop). */
+static void maintenance_quit(struct rt *rt)
+{
+    rt->quit = true;
+    cz_loop_stop(rt->loop);
+}
+
+static void maintenance_powered_off(cz_loop *loop, void *data)
+{
+    (void)loop;
+    /* the VM did not go by itself: main kills it (the guest is synced) */
+    maintenance_quit(data);
+}
+
+static void maintenance_synced(struct rt *rt, int status, const char *message,
+                               const ProtobufCMessage *reply, void *arg)
+{
+    (void)reply;
+    (void)arg;
+    if (status)
+        fprintf(stderr, "container-runtime: sync: %s\n", message);
+    /* the VM's exit (SIGCHLD) ends the loop; the timer in case it does not */
+    Cz__Agent__V1__ShutdownRequest q = CZ__AGENT__V1__SHUTDOWN_REQUEST__INIT;
+    agent_async(rt, "Shutdown", &q.base, 5000, NULL, NULL);
+    cz_loop_add_timer(rt->loop, 5000, maintenance_powered_off, rt);
+}
+
+/* The copy is over (or its CLI is gone, or a signal came): what was written
+ * reaches the disks, then the VM powers off. */
+static void maintenance_end(struct rt *rt)
+{
+    if (rt->ending)
+        return;
+    rt->ending = true;
+    cz_debug("maintenance: ending");
+    if (!rt->vm || rt->vm_gone || !rt->agent || !cz_rpc_client_is_connected(rt->agent)) {
+        maintenance_quit(rt);
+        return;
+    }
+    Cz__Agent__V1__SyncRequest q = CZ__AGENT__V1__SYNC_REQUEST__INIT;
+    agent_async(rt, "Sync", &q.base, 30000, maintenance_synced, NULL);
+}
+
+static void on_lifeline(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)events;
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n > 0)
+        return; /* the CLI only ever closes it */
+    cz_loop_del_fd(loop, fd);
+    maintenance_end(data);
+}
+
+static void maintenance_agent_lost(cz_rpc_client *client, void *data)
+{
+    (void)client;
+    maintenance_end(data);
+}
+
+/* A bind mount of a single file: its share holds the file under its own name. */
+static bool bind_is_file(const struct cz_mount_spec *m)
+{
+    struct stat st;
+    return !strcmp(m->type, "bind") && m->source && stat(m->source, &st) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
+/* The mount point of m in the container's root, made as the container's start
+ * makes it: a directory, or for a file an empty file unless one is there. */
+static int maintenance_mount_point(struct rt *rt, const struct cz_mount_spec *m, cz_error *err)
+{
+    cz_autofree char *what = cz_xasprintf("mount point %s", m->destination);
+    if (!bind_is_file(m))
+        return guest_mkdir_in_root(rt, m->destination, what, err) < 0
+                   ? cz_error_wrap(err, "%s", what)
+                   : 0;
+    cz_autofree char *full = cz_xasprintf("%s%s", G_ROOTFS, m->destination);
+    Cz__Agent__V1__StatRequest q = CZ__AGENT__V1__STAT_REQUEST__INIT;
+    q.path = full;
+    ProtobufCMessage *r = NULL;
+    cz_error e = {0};
+    if (agent_unary(rt, "Stat", &q.base, &r, &e) == 0) {
+        protobuf_c_message_free_unpacked(r, NULL);
+        return 0;
+    }
+    if (e.code != ENOENT) {
+        *err = e;
+        return cz_error_wrap(err, "%s", what);
+    }
+    return guest_write(rt, full, "", err) < 0 ? cz_error_wrap(err, "%s", what) : 0;
+}
+
+/* A maintenance runtime has no container process whose mount namespace gives
+ * the container's view, so it builds that view on the overlay root itself and
+ * cp's paths resolve under G_ROOTFS as in the container: volumes and bind mounts
+ * on their destinations (read-only ones read-only), a --read-only root made
+ * read-only below them. Mount points are made first, while the root is writable,
+ * as the container's start makes them. tmpfs mounts and the managed /etc/hosts,
+ * /etc/hostname and /etc/resolv.conf exist only while the container runs (as
+ * with docker): a copy sees and writes what is beneath them. */
+static int maintenance_mounts(struct rt *rt, cz_error *err)
+{
+    cz_container_config *c = &rt->c;
+    for (size_t i = 0; i < c->n_mounts; i++)
+        if ((!strcmp(c->mounts[i].type, "volume") || !strcmp(c->mounts[i].type, "bind")) &&
+            maintenance_mount_point(rt, &c->mounts[i], err) < 0)
+            return -1;
+    char *bind_ro[] = {(char *)"bind", (char *)"ro"};
+    if (c->read_only && guest_mount_at(rt, G_ROOTFS, G_ROOTFS, "", bind_ro, 2, false, err) < 0)
+        return -1;
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        struct cz_mount_spec *m = &c->mounts[i];
+        if (strcmp(m->type, "volume") && strcmp(m->type, "bind"))
+            continue;
+        cz_autofree char *source = cz_xasprintf("/run/cz/mounts/%zu", i);
+        if (bind_is_file(m)) {
+            const char *slash = strrchr(m->source, '/');
+            char *f = cz_xasprintf("%s/%s", source, slash ? slash + 1 : m->source);
+            free(source);
+            source = f;
+        }
+        cz_autofree char *target = cz_xasprintf("%s%s", G_ROOTFS, m->destination);
+        /* the mount points exist: a file's is a file */
+        if (guest_mount_at(rt, source, target, "", bind_ro, m->readonly ? 2 : 1, false, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Boot the container's VM for cp, without touching its state; under the busy
+ * lock, held until we exit, so neither start nor rm interleave. */
+static int maintenance_boot(struct rt *rt, cz_error *err)
+{
+    rt->busy_fd = cz_container_lock_busy(rt->root, &rt->c, "a copy (container cp) is in progress",
+                                         err);
+    if (rt->busy_fd < 0)
+        return -1;
+    /* read under the lock: a start that came first has recorded RUNNING by now */
+    cz_container_config now_c;
+    cz_container_state now;
+    if (cz_container_load(rt->root, rt->c.id, &now_c, &now, err) < 0)
+        return -1;
+    bool running = now.status == CZ_STATUS_RUNNING && cz_container_runtime_alive(&now);
+    cz_container_config_free(&now_c);
+    cz_container_state_free(&now);
+    if (running)
+        return cz_error_set(err, EBUSY, "container %s is running", rt->c.name);
+    /* no network: nothing to reach, and no host port to publish */
+    free(rt->c.network);
+    rt->c.network = cz_xstrdup("none");
+    cz_strv_free(rt->c.ports);
+    rt->c.ports = NULL;
+    if (!rt->loop || rt->sigfd < 0)
+        return cz_error_set(err, errno ? errno : EIO, "set up the event loop");
+    /* what a killed maintenance runtime left (under the lock, it is no one's) */
+    cz_rm_rf(rt->run_dir, NULL);
+    if (cz_mkdir_p(rt->run_dir, 0700, err) < 0 ||
+        cz_loop_add_fd(rt->loop, rt->sigfd, CZ_LOOP_IN, on_signal, rt, err) < 0 ||
+        cz_loop_add_fd(rt->loop, rt->lifeline_fd, CZ_LOOP_IN, on_lifeline, rt, err) < 0 ||
+        boot(rt, err) < 0 || agent_connect(rt, err) < 0)
+        return -1;
+    cz_rpc_client_on_disconnect(rt->agent, maintenance_agent_lost, rt);
+    if (!rt->ending && (setup_guest(rt, err) < 0 || maintenance_mounts(rt, err) < 0))
+        return cz_error_wrap(err, "prepare the container in its VM");
+    if (rt->ending) /* the CLI went away while we booted */
+        return cz_error_set(err, ECANCELED, "the copy was abandoned");
+    cz_debug("maintenance: guest prepared");
+    return serve(rt, err);
+}
+
 static int serve(struct rt *rt, cz_error *err)
 {
     rt->server = cz_rpc_server_new(rt->loop, NULL);
+    if (rt->maintenance) {
+        cz_autofree char *sock = cz_xasprintf("%s/runtime.sock", rt->run_dir);
+        if (rt_proxy_register(rt->server, &rt->agent, true, err) < 0)
+            return -1;
+        return cz_rpc_server_listen_unix(rt->server, sock, err);
+    }
     if (cz_rpc_server_add_method(rt->server, RUNTIME, "Attach", &attach_handler, rt, err) < 0 ||
         cz_rpc_server_add_unary(rt->server, RUNTIME, "Kill", api_kill, rt, err) < 0 ||
         cz_rpc_server_add_unary(rt->server, RUNTIME, "Stop", api_stop, rt, err) < 0 ||
         cz_rpc_server_add_unary(rt->server, RUNTIME, "Wait", api_wait, rt, err) < 0 ||
-        rt_proxy_register(rt->server, &rt->agent, err) < 0)
+        rt_proxy_register(rt->server, &rt->agent, false, err) < 0)
         return -1;
     cz_autofree char *sock = cz_container_runtime_socket(rt->c.id);
     return cz_rpc_server_listen_unix(rt->server, sock, err);
@@ -1348,7 +1565,9 @@ static int serve(struct rt *rt, cz_error *err)
 static void usage(void)
 {
     fprintf(stderr, "usage: container-runtime --root ROOT --id ID [--ready-fd N] [--wait-attach] "
-                    "[--debug]\n");
+                    "[--debug]\n"
+                    "       container-runtime --root ROOT --id ID --maintenance --lifeline-fd N "
+                    "[--ready-fd N] [--debug]\n");
 }
 
 int main(int argc, char **argv)
@@ -1358,8 +1577,11 @@ int main(int argc, char **argv)
                                          {"ready-fd", required_argument, NULL, 'f'},
                                          {"wait-attach", no_argument, NULL, 'w'},
                                          {"debug", no_argument, NULL, 'd'},
+                                         {"maintenance", no_argument, NULL, 'm'},
+                                         {"lifeline-fd", required_argument, NULL, 'l'},
                                          {NULL, 0, NULL, 0}};
-    struct rt rt_ = {.ready_fd = -1, .sigfd = -1, .exit_status = -1, .log = {.fd = -1}};
+    struct rt rt_ = {.ready_fd = -1, .sigfd = -1, .exit_status = -1, .log = {.fd = -1},
+                     .lifeline_fd = -1, .busy_fd = -1};
     struct rt *rt = &rt_;
     const char *id = NULL;
     int o;
@@ -1370,15 +1592,19 @@ int main(int argc, char **argv)
         case 'f': rt->ready_fd = atoi(optarg); break;
         case 'w': rt->wait_attach = true; break;
         case 'd': cz_log_set_level(CZ_LOG_DEBUG); break;
+        case 'm': rt->maintenance = true; break;
+        case 'l': rt->lifeline_fd = atoi(optarg); break;
         default: usage(); return 2;
         }
     }
-    if (!rt->root || !id || optind != argc) {
+    if (!rt->root || !id || optind != argc || rt->maintenance != (rt->lifeline_fd >= 0)) {
         usage();
         return 2;
     }
     if (rt->ready_fd >= 0)
         fcntl(rt->ready_fd, F_SETFD, FD_CLOEXEC);
+    if (rt->lifeline_fd >= 0)
+        fcntl(rt->lifeline_fd, F_SETFD, FD_CLOEXEC);
     cz_error err = {0};
     if (cz_container_load(rt->root, id, &rt->c, &rt->st, &err) < 0) {
         char line[sizeof(err.msg) + 16];
@@ -1387,7 +1613,11 @@ int main(int argc, char **argv)
         return 1;
     }
     rt->dir = cz_container_dir(rt->root, rt->c.id);
-    rt->run_dir = cz_container_run_dir(rt->c.id);
+    rt->run_dir = rt->maintenance ? cz_container_maintenance_dir(rt->c.id)
+                                  : cz_container_run_dir(rt->c.id);
+    /* a maintenance VM's console goes with its run directory: `logs --boot` keeps
+     * showing the container's own boot */
+    rt->console = cz_xasprintf("%s/console.log", rt->maintenance ? rt->run_dir : rt->dir);
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -1402,11 +1632,23 @@ int main(int argc, char **argv)
     int r = 0;
     int fail_code = 125;
     cz_autofree char *logpath = cz_xasprintf("%s/container.log", rt->dir);
+    bool refused = false;
     rt->loop = cz_loop_new(&err);
+    if (rt->maintenance) {
+        r = maintenance_boot(rt, &err);
+        goto served;
+    }
     if (!rt->loop || rt->sigfd < 0)
         r = cz_error_set(&err, errno ? errno : EIO, "set up the event loop");
     if (r == 0 && cz_mkdir_p(rt->run_dir, 0700, &err) < 0)
         r = -1;
+    /* not while a copy (a maintenance runtime) holds the container: refused,
+     * the state untouched */
+    int busy = r == 0 ? cz_container_lock_busy(rt->root, &rt->c, "it is being started", &err) : -1;
+    if (r == 0 && busy < 0) {
+        refused = true;
+        r = -1;
+    }
     if (r == 0) {
         /* the state says RUNNING with our pid from the start: a crash of ours
          * is then visible to `ls` (the pid is gone) */
@@ -1421,6 +1663,8 @@ int main(int argc, char **argv)
         if (cz_container_save_state(rt->root, rt->c.id, &rt->st, &err) < 0)
             r = -1;
     }
+    if (busy >= 0)
+        close(busy);
     if (r == 0 && rt_log_open(&rt->log, logpath, &err) < 0)
         r = -1;
     if (r == 0 && cz_loop_add_fd(rt->loop, rt->sigfd, CZ_LOOP_IN, on_signal, rt, &err) < 0)
@@ -1464,6 +1708,7 @@ int main(int argc, char **argv)
     if (r == 0)
         r = serve(rt, &err);
 
+served:
     if (r < 0) {
         fprintf(stderr, "container-runtime: %s\n", err.msg);
         char line[sizeof(err.msg) + 16];
@@ -1473,13 +1718,14 @@ int main(int argc, char **argv)
         rt->exit_status = fail_code == 125 ? -1 : fail_code;
         rt->finished_at = wall_ns();
         rt->failure = cz_xstrdup(err.msg);
-        if (rt->loop)
+        if (rt->loop && !rt->maintenance && !refused)
             finish(rt);
         ready(rt, line);
     } else {
-        state_save(rt);
+        if (!rt->maintenance)
+            state_save(rt);
         ready(rt, "ok\n");
-        if (cz_loop_run(rt->loop, &err) < 0)
+        if (!rt->quit && cz_loop_run(rt->loop, &err) < 0)
             fprintf(stderr, "container-runtime: %s\n", err.msg);
     }
     if (rt->vm && !rt->vm_gone) {
@@ -1500,7 +1746,10 @@ int main(int argc, char **argv)
     free(rt->failure);
     free(rt->passwd);
     free(rt->group);
+    if (rt->busy_fd >= 0)
+        close(rt->busy_fd);
     free(rt->dir);
     free(rt->run_dir);
+    free(rt->console);
     return r < 0 ? 1 : 0;
 }

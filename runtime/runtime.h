@@ -28,7 +28,9 @@ void rt_log_close(struct rt_log *l);
 void rt_json_escape(cz_buf *b, const void *data, size_t n);
 void rt_time_rfc3339(char out[40]);
 
-/* --- proxy.c: the agent's process methods, forwarded to vminitd */
-int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, cz_error *err);
+/* --- proxy.c: the agent's process methods, forwarded to vminitd (copy_only:
+ * only CopyIn, CopyOut, Stat and ReadFile, for a maintenance runtime) */
+int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, bool copy_only,
+                      cz_error *err);
 
 #endif

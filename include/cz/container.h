@@ -106,6 +106,19 @@ CZ_PUBLIC uint64_t cz_proc_start_time(pid_t pid);
 CZ_PUBLIC char *cz_container_run_dir(const char *id);
 /* The runtime's API socket in the run directory (allocated). */
 CZ_PUBLIC char *cz_container_runtime_socket(const char *id);
+/* The run directory of a runtime that serves `cp` on a container that is not
+ * running (container-runtime --maintenance): m-<16 hex digits> beside the
+ * container's own, so neither runtime's cleanup touches the other's sockets. */
+CZ_PUBLIC char *cz_container_maintenance_dir(const char *id);
+
+/* A container's busy lock, ROOT/containers/<id>/busy.lock (flock), taken without
+ * waiting. A maintenance runtime holds it for its whole life; a starting runtime
+ * while it records RUNNING; a removal while it removes. The holder writes what it
+ * does (a phrase: "a copy (container cp) is in progress"), so a refusal says it:
+ * EBUSY "container NAME is busy: a copy (container cp) is in progress". ENOENT when
+ * the container is gone. Returns the lock's fd (closing it releases the lock). */
+CZ_PUBLIC int cz_container_lock_busy(const char *root, const cz_container_config *c,
+                                     const char *doing, cz_error *err);
 /* The guest kernel and initfs to boot: the override (--kernel) or
  * $CONTAINER_KERNEL, ROOT/kernel/vmlinux, then the one installed beside the
  * program (../kernel/vmlinux from its directory, as in the build tree) or in

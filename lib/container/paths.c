@@ -20,6 +20,13 @@ char *cz_container_run_dir(const char *id)
     return cz_xasprintf("%s/c-%.16s", base, id);
 }
 
+char *cz_container_maintenance_dir(const char *id)
+{
+    cz_autofree char *own = cz_container_run_dir(id);
+    cz_autofree char *parent = cz_dirname(own);
+    return cz_xasprintf("%s/m-%.16s", parent, id);
+}
+
 char *cz_container_runtime_socket(const char *id)
 {
     cz_autofree char *dir = cz_container_run_dir(id);

@@ -9,10 +9,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RECORD_MAX (1u << 20)
 
@@ -462,12 +465,69 @@ out:
     return r;
 }
 
+/* The busy lock of container id (label names it in a refusal). */
+static int lock_busy(const char *root, const char *id, const char *label, const char *doing,
+                     cz_error *err)
+{
+    cz_autofree char *dir = cz_container_dir(root, id);
+    cz_autofree char *path = cz_xasprintf("%s/busy.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return cz_error_set(err, ENOENT, "no such container: %s", label);
+        return cz_error_errno(err, errno, "open lock %s", path);
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        char what[256] = "";
+        if (e == EWOULDBLOCK) {
+            ssize_t n = pread(fd, what, sizeof(what) - 1, 0);
+            what[n > 0 ? n : 0] = 0;
+            what[strcspn(what, "\n")] = 0;
+        }
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return cz_error_set(err, EBUSY, "container %s is busy: %s", label,
+                                what[0] ? what : "another command is changing it");
+        return cz_error_errno(err, e, "lock %s", path);
+    }
+    /* removed meanwhile (the lock was taken on the removed directory's file)? */
+    struct stat a, b;
+    if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+        close(fd);
+        return cz_error_set(err, ENOENT, "no such container: %s", label);
+    }
+    if (doing && (ftruncate(fd, 0) < 0 || pwrite(fd, doing, strlen(doing), 0) < 0)) {
+        int e = errno;
+        close(fd);
+        return cz_error_errno(err, e, "write lock %s", path);
+    }
+    return fd;
+}
+
+int cz_container_lock_busy(const char *root, const cz_container_config *c, const char *doing,
+                           cz_error *err)
+{
+    return lock_busy(root, c->id, c->name, doing, err);
+}
+
 int cz_container_remove(const char *root, const char *id, cz_error *err)
 {
     cz_autofree char *lockp = cz_xasprintf("%s/locks/containers.lock", root);
     cz_autoclose int lock = cz_lock_path(lockp, 0, err);
     if (lock < 0)
         return -1;
+    /* not while a copy or a start holds it */
+    char label[16];
+    snprintf(label, sizeof(label), "%.12s", id);
+    cz_error e = {0};
+    cz_autoclose int busy = lock_busy(root, id, label, "it is being removed", &e);
+    if (busy < 0 && e.code != ENOENT) {
+        *err = e;
+        return -1;
+    }
     cz_autofree char *dir = cz_container_dir(root, id);
     /* Rename first so a half-removed container is never listed. */
     cz_autofree char *trash = cz_xasprintf("%s/containers/.removing-%s", root, id);
@@ -476,6 +536,8 @@ int cz_container_remove(const char *root, const char *id, cz_error *err)
     /* what a crashed runtime left in the run directory goes too */
     cz_autofree char *run = cz_container_run_dir(id);
     cz_rm_rf(run, NULL);
+    cz_autofree char *maint = cz_container_maintenance_dir(id);
+    cz_rm_rf(maint, NULL);
     return cz_rm_rf(trash, err);
 }
 

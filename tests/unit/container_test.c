@@ -2,6 +2,7 @@
 #include "unit.h"
 #include <cz/container.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -106,4 +107,30 @@ TEST(oci_spec_from_config)
     char bad[] = "1000:";
     c.user = bad;
     CHECK(cz_container_oci_spec(&c, "/r", &err) == NULL);
+}
+
+TEST(busy_lock)
+{
+    cz_error err = {0};
+    const char *root = unit_tmpdir();
+    cz_container_config c = {.name = strdup("busy")};
+    CHECK_OK(cz_container_create(root, &c, &err), &err);
+    int fd = cz_container_lock_busy(root, &c, "a copy (container cp) is in progress", &err);
+    CHECK(fd >= 0);
+    /* a second holder (start, another cp) is refused, told why */
+    CHECK(cz_container_lock_busy(root, &c, "it is being started", &err) < 0);
+    CHECK_INT(err.code, EBUSY);
+    CHECK_STR(err.msg, "container busy is busy: a copy (container cp) is in progress");
+    /* so is a removal */
+    CHECK(cz_container_remove(root, c.id, &err) < 0);
+    CHECK_INT(err.code, EBUSY);
+    cz_container_config got;
+    CHECK_OK(cz_container_load(root, "busy", &got, NULL, &err), &err);
+    cz_container_config_free(&got);
+    close(fd);
+    /* released: the removal goes through, and the lock then finds no container */
+    CHECK_OK(cz_container_remove(root, c.id, &err), &err);
+    CHECK(cz_container_lock_busy(root, &c, "x", &err) < 0);
+    CHECK_INT(err.code, ENOENT);
+    cz_container_config_free(&c);
 }
