@@ -134,20 +134,24 @@ $(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{p
 | $MANY containers started side by side (\`-m 128M\`) | $started started in ${many_s} s | |
 | their total RSS (runtimes + QEMUs) | $((total_kb / 1024)) MiB | |
 
-Where a run's time goes (runtime.log with \`--debug\`, 2026-11-30 03:15 at load 0.7-2.6):
-CLI and runtime start about 10 ms, QEMU up 25-27 ms, boot to the agent's first answer
-257-297 ms (the floor's whole life is 0.25 s), mounts + /etc files + network + workdir and
-user lookup 62-69 ms (one batch), CreateProcess 56-72 ms (ocirt's
-namespaces, cgroup, mounts, masked paths and pivot_root under TCG), StartProcess 8-9 ms,
-\`true\` running, exiting and reaped 34-38 ms, teardown a few ms. Beyond the boot, setup and
-the process cost about 0.2 s under TCG: the 1.3x target is not met. The memory row compares
-QEMU processes that ran different guest work: the container's guest mounted three
-filesystems and ran a container (its page cache, and TCG's translation cache, which grows
-with the guest code run); container-runtime itself is the row above it. TCG's translation buffer is most of the
-QEMU difference: with \`-accel tcg,tb-size=16\` instead of 64 (measured 03:32 through a QEMU
-wrapper) the idle container's QEMU is 119 MiB against 109 MiB for QEMU alone (overhead with
-the runtime about 14 MiB), but \`run --rm true\` takes 610-675 ms instead of 484-582 ms
-(retranslation); lib/vm keeps 64 for speed.
+Where a run's time goes (\`container --debug run\`: runtime.log, and vminitd's per-call times
+in \`logs --boot\`; 2026-11-30 04:10-04:30 at load ~1): CLI and runtime start ~10 ms, QEMU up
+~25 ms, boot to the agent's first answer 0.28-0.35 s (kernel to vminitd 0.21-0.32 s of guest
+time: the boot itself varies run to run), setup batch 61-75 ms (image ext4 mount 8 ms,
+writable ext4 mount 8-15 ms, overlay mount 10-21 ms, eth0 up 9 ms, the rest 1-2 ms each),
+CreateProcess 34-46 ms (it was 74-80 ms: moving the new process into its cgroup waited for
+an RCU grace period; it is now born there with clone3(CLONE_INTO_CGROUP)), StartProcess 9 ms
+(the exec), the process running and reaped 25-37 ms, teardown ~20 ms. Under TCG every first
+run of a kernel path is translated, so mounts and namespace setup cost tens of ms each; the
+1.3x target is not met. A perf profile of QEMU during a run: 30% of its time in the host
+kernel zeroing pages (THP for guest RAM and the translation buffer), 10% translating, 9% in
+generated code. The memory row compares QEMU processes that ran different guest work: the
+container's guest mounted three filesystems and ran a container (its page cache, and TCG's
+translation cache: 38 MiB resident against 20 MiB for QEMU alone, the largest part of the
+difference); container-runtime itself is the row above it. With \`-accel tcg,tb-size=16\`
+instead of 64 (measured 2026-11-30 03:32) the overhead is ~14 MiB but \`run --rm true\` is
+~25% slower (retranslation); lib/vm keeps 64. Free page reporting (virtio-balloon) returns
+what the guest frees (the burst rows), not what it still holds.
 TABLE
 )
 echo "$table"
