@@ -188,7 +188,10 @@ static int check_tmpfs_options(const char *what, const char *opts, cz_error *err
         return 0;
     cz_autofree char *copy = cz_xstrdup(opts);
     char *save = NULL;
+    int n = 0;
     for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        if (++n > 32)
+            return cli_usage_error(err, "invalid %s: more than 32 tmpfs options", what);
         bool ok = numeric_opt(o, "size", "kKmMgG%", 10) || numeric_opt(o, "nr_inodes", "kKmMgG", 10) ||
                   numeric_opt(o, "mode", NULL, 8) || numeric_opt(o, "uid", NULL, 10) ||
                   numeric_opt(o, "gid", NULL, 10);

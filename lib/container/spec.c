@@ -164,7 +164,8 @@ char *cz_container_oci_spec(const cz_container_config *c, const char *rootfs, cz
     for (size_t i = 0; i < c->n_mounts; i++) {
         const struct cz_mount_spec *m = &c->mounts[i];
         if (!strcmp(m->type, "tmpfs")) {
-            /* docker's defaults, then what the user gave (a later option wins) */
+            /* docker's defaults, then what the user gave (a later option wins; the CLI
+             * allows at most 32) */
             const char *tmp_o[64] = {"nosuid", "nodev", "mode=1777"};
             size_t n = 3;
             cz_autofree char *opts = m->options ? cz_xstrdup(m->options) : NULL;
