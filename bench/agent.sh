@@ -43,7 +43,7 @@ mke2fs -q -t ext4 -d "$work/root" "$work/root.ext4" 16M >/dev/null 2>&1
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 first=() floor=() first_cpu=() floor_cpu=() unary=() stdio=() raw=() rss=() hwm=() anon=()
-vuser=() vsys=() hostcpu=() busy=() bstdio=() bbusy=()
+vuser=() vsys=() hostcpu=() busy=() bstdio=() bbusy=() stdio2=() raw2=()
 for i in $(seq 1 "$N"); do
     out=$("$tool" --kernel "$kernel" --initrd "$CZ_BUILD/guest/initfs.cpio" --calls 200 \
         --stdio-root "$work/root.ext4" --bytes "$bytes" "$work")
@@ -62,11 +62,19 @@ for i in $(seq 1 "$N"); do
     out=$("$tool" --kernel "$kernel" --raw "$work/raw.cpio" --bytes "$bytes" \
         --stdio-root "$work/root.ext4" "$work")
     raw+=("$(field raw_mib_s "$out")")
+    # the same two with 2 vCPUs (the CLI's default): the writer and the forwarder can overlap
+    out=$("$tool" --kernel "$kernel" --initrd "$CZ_BUILD/guest/initfs.cpio" --cpus 2 \
+        --stdio-root "$work/root.ext4" --bytes "$bytes" "$work")
+    stdio2+=("$(field stdio_mib_s "$out")")
+    out=$("$tool" --kernel "$kernel" --raw "$work/raw.cpio" --cpus 2 --bytes "$bytes" \
+        --stdio-root "$work/root.ext4" "$work")
+    raw2+=("$(field raw_mib_s "$out")")
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mf=$(median "${first[@]}") mfl=$(median "${floor[@]}") mu=$(median "${unary[@]}")
 mfc=$(median "${first_cpu[@]}") mflc=$(median "${floor_cpu[@]}")
 ms=$(median "${stdio[@]}") mr=$(median "${raw[@]}")
+ms2=$(median "${stdio2[@]}") mr2=$(median "${raw2[@]}")
 mbusy=$(median "${busy[@]}") mbs=$(median "${bstdio[@]}") mbbusy=$(median "${bbusy[@]}")
 mvu=$(median "${vuser[@]}") mvs=$(median "${vsys[@]}") mhc=$(median "${hostcpu[@]}")
 mrss=$(median "${rss[@]}") mhwm=$(median "${hwm[@]}") manon=$(median "${anon[@]}")
@@ -92,6 +100,7 @@ byte to the last. vminitd is static and stripped ($(stat -c %s "$CZ_BUILD/guest/
 | the host client's CPU time for them (lib/rpc receiving) | ${mhc} s | | |
 | raw channel: the same dd into the virtio-serial port | ${mr} MiB/s | | |
 | stdio / raw | $(ratio "$ms" "$mr") | | at least 0.5 |
+| with 2 vCPUs: Stdio / raw channel | ${ms2} / ${mr2} MiB/s = $(ratio "$ms2" "$mr2") | | |
 | unary round trip while a process in the VM spins (mean of 200) | ${mbusy} us | | |
 | with \`vminitd --sched-batch\` (opt-in; processes inherit SCHED_BATCH): Stdio | ${mbs} MiB/s ($(ratio "$mbs" "$mr") of raw) | | |
 | with \`--sched-batch\`: unary round trip while a process spins | ${mbbusy} us | | |
