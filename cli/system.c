@@ -307,6 +307,23 @@ static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
     const char *run_base = getenv("CONTAINER_RUN_DIR");
     if (!run_base || !*run_base)
         run_base = "/run/containerization";
+    /* VM templates (docs/containers.md): how many, and the space their saved states take */
+    cz_autofree char *tdir = cz_container_templates_dir();
+    size_t n_templates = 0;
+    uint64_t template_bytes = 0;
+    DIR *td = opendir(tdir);
+    for (struct dirent *de; td && (de = readdir(td));) {
+        if (de->d_name[0] == '.' || strchr(de->d_name, '.'))
+            continue;
+        cz_autofree char *state = cz_xasprintf("%s/%s/state", tdir, de->d_name);
+        struct stat ts;
+        if (stat(state, &ts) < 0)
+            continue;
+        n_templates++;
+        template_bytes += (uint64_t)ts.st_blocks * 512;
+    }
+    if (td)
+        closedir(td);
     struct stat ks = {0}, is = {0};
     if (kernel)
         stat(kernel, &ks);
@@ -339,6 +356,8 @@ static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
         json_object_set_new(j, "ContainersCreated", json_integer(cc.created));
         json_object_set_new(j, "ContainersFailed", json_integer(cc.failed));
         json_object_set_new(j, "Images", json_integer((json_int_t)n_images));
+        json_object_set_new(j, "VmTemplates", json_integer((json_int_t)n_templates));
+        json_object_set_new(j, "VmTemplatesBytes", json_integer((json_int_t)template_bytes));
         char *text = json_dumps(j, JSON_INDENT(2));
         json_decref(j);
         printf("%s\n", text ? text : "{}");
@@ -368,6 +387,9 @@ static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
     printf("Containers:       %d (running %d, stopped %d, created %d, failed %d)\n", cc.containers,
            cc.running, cc.stopped, cc.created, cc.failed);
     printf("Images:           %zu\n", n_images);
+    char tsz[32] = "";
+    fmt_size(template_bytes, tsz, sizeof(tsz));
+    printf("VM templates:     %zu (%s) in %s\n", n_templates, tsz, tdir);
     return 0;
 }
 

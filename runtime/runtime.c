@@ -39,7 +39,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,6 +88,8 @@ struct rt {
     bool wait_attach;
     int ready_fd;
     char *console; /* the VM's console log */
+    char *template_dir; /* the VM was restored from this template */
+    bool no_template;   /* boot, even where a template would fit */
     bool maintenance; /* serving cp on a container that is not running */
     int lifeline_fd;  /* maintenance: EOF when the CLI is done */
     int busy_fd;      /* maintenance: the container's busy lock */
@@ -1056,6 +1061,118 @@ static int volume_path(struct rt *rt, const char *name, char **out, cz_error *er
     return 0;
 }
 
+/* What vminitd prints on the console when it waits for its host: a template is ready. */
+#define VMINITD_READY "vminitd: serving on"
+
+/* VM templates (docs/containers.md): CZ_VM_TEMPLATE=0 never, 1 wherever the layout allows,
+ * unset: under TCG, where a boot costs most (and which is what this project can test; a
+ * KVM restore is QEMU's ordinary migration, untested here). */
+static bool templates_wanted(enum cz_accel accel)
+{
+    const char *e = getenv("CZ_VM_TEMPLATE");
+    if (e && *e)
+        return strcmp(e, "0") != 0;
+    return accel == CZ_ACCEL_TCG;
+}
+
+/* At most this many templates (each holds its booted guest's memory, ~30-50 MiB, on the
+ * run directory's filesystem, tmpfs by default): the least recently used go first. */
+#define TEMPLATES_KEEP 4
+
+static void templates_trim(const char *base, const char *keep)
+{
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct tpl {
+        char *name;
+        struct timespec used;
+    } t[64];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < CZ_ARRAY_SIZE(t)) {
+        if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
+            continue; /* locks, and others' builds in progress */
+        cz_autofree char *state = cz_xasprintf("%s/%s/state", base, e->d_name);
+        struct stat st;
+        if (stat(state, &st) < 0 || !strcmp(e->d_name, keep))
+            continue;
+        t[n++] = (struct tpl){cz_xstrdup(e->d_name), st.st_mtim};
+    }
+    closedir(d);
+    /* newest first; everything past the ones kept (the new one counts) goes */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && (t[j].used.tv_sec > t[j - 1].used.tv_sec ||
+                                     (t[j].used.tv_sec == t[j - 1].used.tv_sec &&
+                                      t[j].used.tv_nsec > t[j - 1].used.tv_nsec)); j--) {
+            struct tpl x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 >= TEMPLATES_KEEP) {
+            cz_autofree char *dir = cz_xasprintf("%s/%s", base, t[i].name);
+            cz_autofree char *gone = cz_xasprintf("%s.old-%d", dir, (int)getpid());
+            cz_autofree char *lock = cz_xasprintf("%s.lock", dir);
+            if (rename(dir, gone) == 0) /* VMs running from it keep their mapping */
+                cz_rm_rf(gone, NULL);
+            unlink(lock);
+        }
+        free(t[i].name);
+    }
+}
+
+/* The template directory vc can start from, built (once, under a lock) if missing;
+ * NULL: boot (the reason is in the runtime's log). */
+static char *template_for(struct rt *rt, const struct cz_vm_config *vc)
+{
+    if (rt->no_template || !templates_wanted(vc->accel))
+        return NULL;
+    cz_error e = {0};
+    cz_autofree char *key = cz_vm_template_key(vc, vc->accel, &e);
+    if (!key) {
+        cz_debug("no VM template: %s", e.msg);
+        return NULL;
+    }
+    cz_autofree char *base = cz_container_templates_dir();
+    char *dir = cz_xasprintf("%s/%s", base, key);
+    cz_autofree char *state = cz_xasprintf("%s/state", dir);
+    if (access(state, R_OK) == 0) {
+        utimensat(AT_FDCWD, state, NULL, 0); /* recently used */
+        return dir;
+    }
+    cz_autofree char *lock = cz_xasprintf("%s/%s.lock", base, key);
+    int fd = -1;
+    if (cz_mkdir_p(base, 0700, &e) < 0 ||
+        (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) < 0 ||
+        cz_vm_template_build(vc, vc->accel, dir, VMINITD_READY,
+                             timeout_env("CZ_BOOT_TIMEOUT", 60) * 1000, &e) < 0) {
+        if (!e.msg[0])
+            cz_error_errno(&e, errno, "lock %s", lock);
+        fprintf(stderr, "container-runtime: no VM template (booting instead): %s\n", e.msg);
+        free(dir);
+        dir = NULL;
+    } else {
+        templates_trim(base, key);
+    }
+    if (fd >= 0)
+        close(fd);
+    return dir;
+}
+
+/* A template that failed a VM goes (VMs running from it keep their mapping). */
+static void template_discard(struct rt *rt)
+{
+    if (!rt->template_dir)
+        return;
+    cz_autofree char *gone = cz_xasprintf("%s.bad-%d", rt->template_dir, (int)getpid());
+    if (rename(rt->template_dir, gone) == 0)
+        cz_rm_rf(gone, NULL);
+    free(rt->template_dir);
+    rt->template_dir = NULL;
+    rt->no_template = true;
+}
+
 static int boot(struct rt *rt, cz_error *err)
 {
     cz_container_config *c = &rt->c;
@@ -1165,8 +1282,17 @@ static int boot(struct rt *rt, cz_error *err)
     cz_debug("accelerator %s (%s)", cz_accel_name(vc.accel), how);
     if (r == 0 && cz_vm_config_validate(&vc, err) < 0)
         r = -1;
+    if (r == 0)
+        vc.template_dir = rt->template_dir = template_for(rt, &vc);
     if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0) {
-        if (vc.vsock) {
+        if (vc.template_dir) {
+            fprintf(stderr, "container-runtime: restoring the VM template failed (%s): booting\n",
+                    err->msg);
+            template_discard(rt);
+            vc.template_dir = NULL;
+            if (cz_vm_start(&vc, &rt->vm, err) < 0)
+                r = -1;
+        } else if (vc.vsock) {
             /* a context id in use, or vsock refused: the serial channel always works */
             cz_debug("vsock VM failed (%s): again with virtio-serial", err->msg);
             vc.vsock = false;
@@ -1183,6 +1309,36 @@ static int boot(struct rt *rt, cz_error *err)
         return cz_error_wrap(err, "start the VM");
     rt->vm_pid = cz_vm_pid(rt->vm);
     return 0;
+}
+
+/* Boot (or restore) the VM and connect to its agent. A restored VM that does not answer
+ * is given one cold boot: the template is discarded. */
+static int start_vm(struct rt *rt, cz_error *err)
+{
+    if (boot(rt, err) < 0)
+        return -1;
+    if (agent_connect(rt, err) == 0)
+        return 0;
+    if (!rt->template_dir)
+        return -1;
+    fprintf(stderr, "container-runtime: the VM restored from a template failed (%s): booting\n",
+            err->msg);
+    template_discard(rt);
+    if (rt->agent) {
+        cz_rpc_client_free(rt->agent);
+        rt->agent = NULL;
+    }
+    if (!rt->vm_gone) {
+        cz_vm_kill(rt->vm);
+        waitpid(rt->vm_pid, NULL, 0);
+    }
+    cz_vm_free(rt->vm);
+    rt->vm = NULL;
+    rt->vm_gone = false;
+    memset(err, 0, sizeof(*err));
+    if (boot(rt, err) < 0)
+        return -1;
+    return agent_connect(rt, err);
 }
 
 static int setup_guest_calls(struct rt *rt, cz_error *err);
@@ -1224,6 +1380,18 @@ static int setup_guest(struct rt *rt, cz_error *err)
 static int setup_guest_calls(struct rt *rt, cz_error *err)
 {
     cz_container_config *c = &rt->c;
+    if (rt->template_dir) {
+        /* restored: first its own random state and its own disks */
+        uint8_t entropy[64];
+        if (getrandom(entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
+            return cz_error_errno(err, errno, "getrandom");
+        Cz__Agent__V1__RestoredRequest rq = CZ__AGENT__V1__RESTORED_REQUEST__INIT;
+        rq.entropy.data = entropy;
+        rq.entropy.len = sizeof(entropy);
+        rq.rescan_disks = true;
+        if (agent_unary(rt, "Restored", &rq.base, NULL, err) < 0)
+            return -1;
+    }
     /* the guest's clock starts wherever: give it ours */
     Cz__Agent__V1__SetTimeRequest t = CZ__AGENT__V1__SET_TIME_REQUEST__INIT;
     t.unix_nanos = wall_ns();
@@ -1532,7 +1700,7 @@ static int maintenance_boot(struct rt *rt, cz_error *err)
     if (cz_mkdir_p(rt->run_dir, 0700, err) < 0 ||
         cz_loop_add_fd(rt->loop, rt->sigfd, CZ_LOOP_IN, on_signal, rt, err) < 0 ||
         cz_loop_add_fd(rt->loop, rt->lifeline_fd, CZ_LOOP_IN, on_lifeline, rt, err) < 0 ||
-        boot(rt, err) < 0 || agent_connect(rt, err) < 0)
+        start_vm(rt, err) < 0)
         return -1;
     cz_rpc_client_on_disconnect(rt->agent, maintenance_agent_lost, rt);
     if (!rt->ending && (setup_guest(rt, err) < 0 || maintenance_mounts(rt, err) < 0))
@@ -1670,11 +1838,7 @@ int main(int argc, char **argv)
     if (r == 0 && cz_loop_add_fd(rt->loop, rt->sigfd, CZ_LOOP_IN, on_signal, rt, &err) < 0)
         r = -1;
     if (r == 0)
-        r = boot(rt, &err);
-    if (r == 0) {
-        cz_debug("VM started");
-        r = agent_connect(rt, &err);
-    }
+        r = start_vm(rt, &err);
     if (r == 0) {
         cz_debug("agent answered");
         cz_rpc_client_on_disconnect(rt->agent, agent_lost, rt);
@@ -1750,6 +1914,7 @@ served:
         close(rt->busy_fd);
     free(rt->dir);
     free(rt->run_dir);
+    free(rt->template_dir);
     free(rt->console);
     return r < 0 ? 1 : 0;
 }

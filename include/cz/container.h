@@ -110,6 +110,8 @@ CZ_PUBLIC char *cz_container_runtime_socket(const char *id);
  * running (container-runtime --maintenance): m-<16 hex digits> beside the
  * container's own, so neither runtime's cleanup touches the other's sockets. */
 CZ_PUBLIC char *cz_container_maintenance_dir(const char *id);
+/* Where VM templates live: RUN_DIR/templates (allocated). */
+CZ_PUBLIC char *cz_container_templates_dir(void);
 
 /* A container's busy lock, ROOT/containers/<id>/busy.lock (flock), taken without
  * waiting. A maintenance runtime holds it for its whole life; a starting runtime

@@ -64,6 +64,9 @@ struct cz_vm_config {
     const char *console_log; /* serial console appended here; NULL: discarded */
     bool vsock;              /* agent over vhost-vsock instead of virtio-serial */
     uint32_t vsock_cid;
+    /* Restore this template (made by cz_vm_template_build for a configuration with the
+     * same cz_vm_template_key) instead of booting; NULL: boot. */
+    const char *template_dir;
 };
 
 /* Check everything that can be checked before starting anything: files,
@@ -92,6 +95,31 @@ CZ_PUBLIC void cz_vm_free(cz_vm *vm);
 /* The argv QEMU would get for c (NULL-terminated, allocated): for tests,
  * `container system info` and --debug. */
 CZ_PUBLIC char **cz_vm_argv(const struct cz_vm_config *c, enum cz_accel accel, cz_error *err);
+
+/* --- templates ---
+ * A template is a VM booted once until its init is ready, then saved by the VMM (RAM and
+ * devices' state, into one file). A VM of the same layout starts by loading that state
+ * instead of booting. The restored guest still has the template's view of its disks
+ * (sizes, cached blocks) and random state: its init must re-probe the disks and reseed
+ * (the agent's Restored call) before anything else. (RAM is copied, not mapped from a
+ * shared file: QEMU 7.2 punches holes into a privately mapped RAM file when the guest
+ * reports free pages, which would zero pages under every other VM of the template.) */
+
+/* What a template for c must match: a hash over QEMU, kernel and initfs (their files'
+ * identities) and everything the guest sees when it boots (command line, CPUs, memory,
+ * accelerator, the number and kind of disks, the shares' tags, the network kind).
+ * Allocated hex; NULL with err when c cannot start from a template (vsock, a tap device,
+ * an explicit MAC address). */
+CZ_PUBLIC char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel,
+                                   cz_error *err);
+
+/* Build the template for c into dir (which must not exist; made atomically: a crash
+ * leaves only DIR.tmp-PID): boot c's layout with empty placeholder disks and shares
+ * until `ready` appears on the console (within timeout_ms), save, quit. An
+ * existing dir (another builder won) is success. */
+CZ_PUBLIC int cz_vm_template_build(const struct cz_vm_config *c, enum cz_accel accel,
+                                   const char *dir, const char *ready, int timeout_ms,
+                                   cz_error *err);
 
 /* Decide the accelerator: KVM only where a guest really boots on it. The
  * answer is cached in cache_file (keyed by host kernel, QEMU and guest kernel)

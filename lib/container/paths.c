@@ -15,9 +15,13 @@
 char *cz_container_run_dir(const char *id)
 {
     const char *base = getenv("CONTAINER_RUN_DIR");
-    if (!base || !*base)
-        base = "/run/containerization";
-    return cz_xasprintf("%s/c-%.16s", base, id);
+    return cz_xasprintf("%s/c-%.16s", base && *base ? base : "/run/containerization", id);
+}
+
+char *cz_container_templates_dir(void)
+{
+    const char *base = getenv("CONTAINER_RUN_DIR");
+    return cz_xasprintf("%s/templates", base && *base ? base : "/run/containerization");
 }
 
 char *cz_container_maintenance_dir(const char *id)

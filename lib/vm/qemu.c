@@ -49,13 +49,14 @@ static void derive_mac(const char *name, char out[18])
              (h >> 8) & 0xff, h & 0xff);
 }
 
-static void dev_net(const struct cz_vm_config *c, struct cz_argv *a)
+static void dev_net(const struct cz_vm_config *c, const struct cz_vm_paths *p, struct cz_argv *a)
 {
     const struct cz_vm_net *n = &c->net;
     if (n->kind == CZ_VM_NET_NONE)
         return;
     char mac[18];
-    derive_mac(c->name, mac);
+    /* a template's VMs all have its MAC: the guest read it when it booted */
+    derive_mac(p->template ? NULL : c->name, mac);
     cz_argv_add(a, "-netdev");
     if (n->kind == CZ_VM_NET_TAP) {
         cz_argv_addf(a, "tap,id=net0,ifname=%s,script=no,downscript=no", n->tap);
@@ -129,6 +130,10 @@ static int qemu_build_argv(const struct cz_vm_config *c, enum cz_accel accel,
     cz_argv_add(a, "microvm,x-option-roms=off,acpi=off,isa-serial=on");
     cz_argv_add(a, "-m");
     cz_argv_addf(a, "%llu", (unsigned long long)c->memory_mib);
+    if (p->incoming) {
+        cz_argv_add(a, "-incoming");
+        cz_argv_add(a, "defer");
+    }
     cz_argv_add(a, "-smp");
     cz_argv_addf(a, "%u", c->cpus);
     const char *fixed[] = {"-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
@@ -148,7 +153,7 @@ static int qemu_build_argv(const struct cz_vm_config *c, enum cz_accel accel,
     dev_agent(c, p, a);
     dev_disk(c, a);
     dev_share(c, a);
-    dev_net(c, a);
+    dev_net(c, p, a);
     dev_balloon(a);
     cz_argv_add(a, "-qmp");
     cz_argv_addf(a, "unix:%s,server=on,wait=off", p->control_socket);
@@ -228,6 +233,41 @@ static int qemu_control_call(int fd, const char *command, char **reply, int time
     return read_reply(fd, reply, timeout_ms, err);
 }
 
+/* QMP getfd: pass an open file to QEMU under a name (SCM_RIGHTS with the command). */
+static int qemu_control_pass_fd(int fd, int pass, const char *name, int timeout_ms, cz_error *err)
+{
+    cz_autofree char *cmd =
+        cz_xasprintf("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"%s\"}}\n", name);
+    struct iovec iov = {.iov_base = cmd, .iov_len = strlen(cmd)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                       .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+    ssize_t n;
+    do
+        n = sendmsg(fd, &m, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        poll(&p, 1, timeout_ms);
+        n = sendmsg(fd, &m, MSG_NOSIGNAL);
+    }
+    if (n < 0)
+        return cz_error_errno(err, errno, "qmp: send a file");
+    if ((size_t)n < iov.iov_len &&
+        cz_write_all(fd, cmd + n, iov.iov_len - (size_t)n) < 0)
+        return cz_error_errno(err, errno, "qmp: write");
+    return read_reply(fd, NULL, timeout_ms, err);
+}
+
 static int qemu_control_connect(const char *path, int timeout_ms, cz_error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -263,4 +303,5 @@ const struct cz_vmm_ops cz_vmm_qemu = {
     .build_argv = qemu_build_argv,
     .control_connect = qemu_control_connect,
     .control_call = qemu_control_call,
+    .control_pass_fd = qemu_control_pass_fd,
 };

@@ -20,19 +20,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-struct cz_vm {
-    const struct cz_vmm_ops *ops;
-    pid_t pid;
-    int pidfd;
-    int control_fd;
-    bool exited;
-    int wait_status;
-    enum cz_accel accel;
-    char *agent_socket;
-    char *control_socket;
-    char *log_path;
-};
-
 void cz_argv_add(struct cz_argv *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
@@ -216,6 +203,10 @@ int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err)
         return cz_error_set(err, ENAMETOOLONG, "invalid VM configuration: run directory %s is "
                                                "too long for unix sockets",
                             c->run_dir);
+    if (c->template_dir && (!safe_token(c->template_dir) || c->vsock || c->net.kind == CZ_VM_NET_TAP))
+        return cz_error_set(err, EINVAL, "invalid VM configuration: template %s (no ',' in its "
+                                         "path; not with vsock or a tap device)",
+                            c->template_dir);
     if (c->accel == CZ_ACCEL_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
         return cz_error_errno(err, errno, "invalid VM configuration: KVM requested but /dev/kvm");
     return 0;
@@ -323,10 +314,9 @@ static char *last_log_line(const char *path)
     return line;
 }
 
-int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
+int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3, cz_vm **out,
+                cz_error *err)
 {
-    if (cz_vm_config_validate(c, err) < 0)
-        return -1;
     enum cz_accel accel = c->accel == CZ_ACCEL_AUTO ? CZ_ACCEL_TCG : c->accel;
     cz_vm *vm = cz_xcalloc(1, sizeof(*vm));
     vm->ops = &cz_vmm_qemu;
@@ -339,12 +329,12 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
     vm->log_path = cz_xasprintf("%s/qemu.log", c->run_dir);
     unlink(vm->agent_socket);
     unlink(vm->control_socket);
-    struct cz_vm_paths paths = {.agent_socket = vm->agent_socket,
-                                .control_socket = vm->control_socket};
+    paths->agent_socket = vm->agent_socket;
+    paths->control_socket = vm->control_socket;
     struct cz_argv argv = {0};
     char **file_targets = NULL;
     cz_autofree char *exe = NULL;
-    if (vm->ops->build_argv(c, accel, &paths, &argv, err) < 0)
+    if (vm->ops->build_argv(c, accel, paths, &argv, err) < 0)
         goto fail;
     if (cz_log_enabled(CZ_LOG_DEBUG)) {
         cz_buf b = {0};
@@ -385,7 +375,13 @@ int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
         dup2(devnull, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
-        syscall(SYS_close_range, 3, ~0u, 0);
+        if (fd3 >= 0) {
+            if (fd3 == 3)
+                fcntl(3, F_SETFD, 0);
+            else
+                dup2(fd3, 3);
+        }
+        syscall(SYS_close_range, fd3 >= 0 ? 4 : 3, ~0u, 0);
         if (bind_file_shares(c, file_targets) < 0)
             _exit(126);
         execv(exe ? exe : argv.v[0], argv.v);
@@ -422,6 +418,51 @@ fail:
     free_targets(file_targets, c->n_shares);
     cz_vm_free(vm);
     return -1;
+}
+
+/* Start from a template: its boot console first in the VM's console log, then its saved
+ * state on QEMU's fd 3. */
+static int start_restored(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
+{
+    cz_autofree char *state = cz_xasprintf("%s/state", c->template_dir);
+    int fd = open(state, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "VM template %s", state);
+    if (c->console_log) {
+        cz_autofree char *boot = cz_xasprintf("%s/console.log", c->template_dir);
+        char *text = NULL;
+        size_t len = 0;
+        if (cz_read_file(boot, 1 << 20, &text, &len, NULL) == 0) {
+            int out_fd = open(c->console_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+            if (out_fd >= 0) {
+                cz_write_all(out_fd, text, len);
+                dprintf(out_fd, "[containerization: this VM was restored from the template %s, "
+                                "whose boot is above]\n",
+                        c->template_dir);
+                close(out_fd);
+            }
+            free(text);
+        }
+    }
+    struct cz_vm_paths paths = {.template = true, .incoming = true};
+    int r = cz_vm_spawn(c, &paths, fd, out, err);
+    close(fd);
+    if (r == 0 && cz_vm_template_load(*out, err) < 0) {
+        cz_vm_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return r;
+}
+
+int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *err)
+{
+    if (cz_vm_config_validate(c, err) < 0)
+        return -1;
+    if (c->template_dir)
+        return start_restored(c, out, err);
+    struct cz_vm_paths paths = {0};
+    return cz_vm_spawn(c, &paths, -1, out, err);
 }
 
 pid_t cz_vm_pid(const cz_vm *vm)

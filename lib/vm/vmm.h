@@ -19,6 +19,10 @@ void cz_argv_free(struct cz_argv *a);
 struct cz_vm_paths {
     const char *agent_socket;   /* host end of the agent channel */
     const char *control_socket; /* the VMM's control socket (QMP) */
+    /* Building a template or restoring one (vm/template.c): the template's MAC address */
+    bool template;
+    /* Wait for the saved state (vm/template.c loads it from fd 3) instead of booting. */
+    bool incoming;
 };
 
 struct cz_vmm_ops {
@@ -30,6 +34,8 @@ struct cz_vmm_ops {
     int (*control_connect)(const char *control_socket, int timeout_ms, cz_error *err);
     /* One control command; reply text allocated. */
     int (*control_call)(int fd, const char *command, char **reply, int timeout_ms, cz_error *err);
+    /* Hand the VMM an open file under a name (for saving a template's state). */
+    int (*control_pass_fd)(int fd, int pass, const char *name, int timeout_ms, cz_error *err);
 };
 
 extern const struct cz_vmm_ops cz_vmm_qemu;
@@ -37,6 +43,27 @@ extern const struct cz_vmm_ops cz_vmm_qemu;
 /* The directory the VMM shares for share i: its path, or for a regular file the
  * directory RUN_DIR/share-TAG that holds it (cz_vm_start prepares it). Allocated. */
 char *cz_vm_share_dir(const struct cz_vm_config *c, size_t i);
+
+/* The pieces of vm.c that template.c builds on. */
+struct cz_vm {
+    const struct cz_vmm_ops *ops;
+    pid_t pid;
+    int pidfd;
+    int control_fd;
+    bool exited;
+    int wait_status;
+    enum cz_accel accel;
+    char *agent_socket;
+    char *control_socket;
+    char *log_path;
+};
+/* Spawn the VMM for c with the template parts of paths (sockets are filled in), fd3 (or -1)
+ * as its fd 3, and wait for its control socket. */
+int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3, cz_vm **out,
+                cz_error *err);
+
+/* A VM spawned with .incoming: load the saved state from its fd 3; it runs when loaded. */
+int cz_vm_template_load(cz_vm *vm, cz_error *err);
 
 /* Default guest kernel command line for fast boot under accel. */
 char *cz_vm_default_cmdline(enum cz_accel accel);
