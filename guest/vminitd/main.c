@@ -148,17 +148,25 @@ static double uptime_s(void)
  * connections lost the first bytes (the HTTP/2 preface) of a host that connected meanwhile,
  * and the host stalled. A session (a dup of the port, which the rpc server owns and closes)
  * starts only while the host side is connected: before that, poll() reports POLLHUP and
- * read() returns 0. */
-#define PORT_POLL_MS 10
+ * read() returns 0, and poll() does not wake up when the host connects.
+ * The driver signals it instead: a port opened with O_ASYNC gets SIGIO (read from the
+ * signalfd) when the host connects or sends, so a waiting vminitd starts the session at
+ * once and otherwise sleeps. A slow timer remains in case a signal is missed. O_ASYNC is
+ * on only while no session runs: it belongs to the open file, which the session shares,
+ * and would otherwise raise a SIGIO for every buffer the host sends. */
+#define PORT_POLL_MS 100
 static int port_fd = -1;
+static bool session_active;
+static uint64_t wait_timer; /* the pending fallback poll, 0 when none */
 
 static void start_session(cz_loop *loop, void *data);
 
-/* The host went away: a new host connection gets a fresh session on the same port. */
-static void on_disconnect(cz_rpc_server *server, void *data)
+static void set_port_async(bool on)
 {
-    if (port_fd >= 0)
-        cz_loop_add_timer(g_vminitd.loop, PORT_POLL_MS, start_session, NULL);
+    int flags = fcntl(port_fd, F_GETFL);
+    if (flags < 0 || fcntl(port_fd, F_SETFL, on ? flags | O_ASYNC : flags & ~O_ASYNC) < 0)
+        cz_warn("vminitd: %s O_ASYNC on %s: %s", on ? "set" : "clear", g_vminitd.port_path,
+                strerror(errno));
 }
 
 static bool host_connected(int fd)
@@ -167,10 +175,37 @@ static bool host_connected(int fd)
     return poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP);
 }
 
+/* Wait for a host: SIGIO or the fallback timer calls start_session. Signals are on before
+ * the state is checked, so a host that connects in between is not missed. */
+static void wait_for_host(cz_loop *loop, uint64_t delay_ms)
+{
+    set_port_async(true);
+    if (wait_timer)
+        cz_loop_cancel_timer(loop, wait_timer);
+    wait_timer = cz_loop_add_timer(loop, delay_ms, start_session, NULL);
+}
+
+/* The host went away: a new host connection gets a fresh session on the same port. */
+static void on_disconnect(cz_rpc_server *server, void *data)
+{
+    session_active = false;
+    if (port_fd >= 0) {
+        /* A host that reconnected before we noticed the hangup is served at once. */
+        set_port_async(true);
+        start_session(g_vminitd.loop, NULL);
+    }
+}
+
 static void start_session(cz_loop *loop, void *data)
 {
+    if (wait_timer) { /* called by SIGIO or by the timer itself: the timer is done */
+        cz_loop_cancel_timer(loop, wait_timer);
+        wait_timer = 0;
+    }
+    if (session_active)
+        return;
     if (!host_connected(port_fd)) {
-        cz_loop_add_timer(loop, PORT_POLL_MS, start_session, NULL);
+        wait_for_host(loop, PORT_POLL_MS);
         return;
     }
     cz_error err = {0};
@@ -179,8 +214,11 @@ static void start_session(cz_loop *loop, void *data)
         cz_error_errno(&err, errno, "dup %s", g_vminitd.port_path);
     if (fd < 0 || cz_rpc_server_add_connection(g_vminitd.server, fd, &err) < 0) {
         cz_warn("vminitd: %s", err.msg);
-        cz_loop_add_timer(loop, 500, start_session, NULL);
+        wait_for_host(loop, 500);
+        return;
     }
+    session_active = true;
+    set_port_async(false);
 }
 
 static void open_port(cz_loop *loop, void *data)
@@ -191,6 +229,8 @@ static void open_port(cz_loop *loop, void *data)
         cz_loop_add_timer(loop, 500, open_port, NULL);
         return;
     }
+    if (fcntl(port_fd, F_SETOWN, getpid()) < 0)
+        cz_warn("vminitd: F_SETOWN on %s: %s", g_vminitd.port_path, strerror(errno));
     start_session(loop, NULL);
 }
 
@@ -204,6 +244,10 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
             pid_t pid;
             while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
                 vminitd_process_reaped(pid, status);
+        } else if (si.ssi_signo == SIGIO) {
+            /* The agent port's host side changed (or sent data) while we waited. */
+            if (port_fd >= 0 && !session_active)
+                start_session(loop, NULL);
         } else if (!g_vminitd.pid1) {
             cz_loop_stop(loop);
         }
@@ -283,6 +327,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGIO); /* the agent port's host connected (see start_session) */
     sigprocmask(SIG_BLOCK, &set, NULL);
 
     cz_error err = {0};

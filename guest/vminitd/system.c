@@ -1,13 +1,20 @@
 /* System methods of the agent API: SetTime, SetHostname, Sysctl, ConfigureDns,
- * ConfigureHosts, SetupEmulator, Shutdown. Files under a container root are
- * written atomically; kernel interfaces (/proc/sys, binfmt_misc) in place. */
+ * ConfigureHosts, SetupEmulator, Restored, Shutdown. Files under a container root
+ * are written atomically; kernel interfaces (/proc/sys, binfmt_misc, /dev/random,
+ * the virtio_blk driver's bind files) in place. */
 #include "vminitd.h"
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/random.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -226,6 +233,223 @@ static int do_setup_emulator(cz_rpc_call *call, const ProtobufCMessage *msg, voi
     return cz_rpc_call_reply_empty(call, err);
 }
 
+/* ---- Restored: a VM restored from a template becomes its own ---- */
+
+#define ENTROPY_MIN 16
+#define ENTROPY_MAX 4096
+#define VIRTIO_BLK_DIR "/sys/bus/virtio/drivers/virtio_blk"
+#define MAX_RESCAN_DISKS 256
+
+/* Credit the host's bytes to the input pool, then reseed the generator: without the
+ * reseed the generator would keep the template's key until its next scheduled reseed
+ * (up to a minute), and every VM of one template would draw the same numbers. */
+static int reseed_random(const uint8_t *bytes, size_t len, cz_error *err)
+{
+    cz_autofree struct rand_pool_info *info = cz_xcalloc(1, sizeof(*info) + len);
+    info->entropy_count = (int)(len * 8);
+    info->buf_size = (int)len;
+    memcpy(info->buf, bytes, len);
+    cz_autoclose int fd = open("/dev/random", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "restored: open /dev/random");
+    if (ioctl(fd, RNDADDENTROPY, info) < 0)
+        return cz_error_errno(err, errno, "restored: add %zu bytes of entropy (RNDADDENTROPY)",
+                              len);
+    if (ioctl(fd, RNDRESEEDCRNG) < 0) {
+        if (errno == ENODATA) /* fewer than 256 bits ever credited */
+            return cz_error_set(err, ENODATA,
+                                "restored: reseed the random generator (RNDRESEEDCRNG): the "
+                                "kernel's generator is not initialized yet; send at least 32 "
+                                "bytes of entropy");
+        return cz_error_errno(err, errno, "restored: reseed the random generator (RNDRESEEDCRNG)");
+    }
+    return 0;
+}
+
+typedef struct blk_disk {
+    unsigned index;  /* N of virtioN */
+    char device[32]; /* virtioN */
+    char name[32];   /* its block device: vda, vdb, ... */
+} blk_disk;
+
+static int compare_disks(const void *a, const void *b)
+{
+    unsigned x = ((const blk_disk *)a)->index, y = ((const blk_disk *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+/* The block device of a virtio device bound to virtio_blk: the one entry of its block/. */
+static bool disk_name(const char *device, char *name, size_t size)
+{
+    cz_autofree char *dir = cz_xasprintf(VIRTIO_BLK_DIR "/%s/block", device);
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *e;
+    bool found = false;
+    while (!found && (e = readdir(d)))
+        if (e->d_name[0] != '.' && strlen(e->d_name) < size) {
+            strcpy(name, e->d_name);
+            found = true;
+        }
+    closedir(d);
+    return found;
+}
+
+/* The devices bound to virtio_blk (the entries virtioN), sorted by N: the order in
+ * which they were probed at boot, so binding them again in it hands out the same
+ * names (the driver gives each new disk the lowest free index). */
+static int list_disks(blk_disk **out, size_t *n_out, cz_error *err)
+{
+    DIR *d = opendir(VIRTIO_BLK_DIR);
+    if (!d) {
+        if (errno != ENOENT)
+            return cz_error_errno(err, errno, "restored: rescan_disks: open %s", VIRTIO_BLK_DIR);
+        *out = NULL; /* no virtio_blk driver: no disks */
+        *n_out = 0;
+        return 0;
+    }
+    blk_disk *disks = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        char *end;
+        if (!cz_str_has_prefix(e->d_name, "virtio") || e->d_name[6] < '0' || e->d_name[6] > '9')
+            continue;
+        unsigned long index = strtoul(e->d_name + 6, &end, 10);
+        if (*end || index > 1000000 || strlen(e->d_name) >= sizeof(disks->device))
+            continue;
+        if (n == MAX_RESCAN_DISKS) {
+            rc = cz_error_set(err, E2BIG, "restored: rescan_disks: more than %d disks",
+                              MAX_RESCAN_DISKS);
+            break;
+        }
+        disks = cz_xrealloc(disks, (n + 1) * sizeof(*disks));
+        blk_disk *k = &disks[n];
+        k->index = (unsigned)index;
+        strcpy(k->device, e->d_name);
+        if (!disk_name(k->device, k->name, sizeof(k->name))) {
+            rc = cz_error_set(err, ENODEV, "restored: rescan_disks: %s has no block device",
+                              k->device);
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc < 0) {
+        free(disks);
+        return -1;
+    }
+    if (n)
+        qsort(disks, n, sizeof(*disks), compare_disks);
+    *out = disks;
+    *n_out = n;
+    return 0;
+}
+
+/* Unbinding a disk under a filesystem would cut it off: refuse while one of them (or a
+ * partition of one) is mounted, or held open exclusively, as a mount in another mount
+ * namespace or a swap area would. */
+static int check_disks_unused(const blk_disk *disks, size_t n, cz_error *err)
+{
+    cz_autofree char *mounts = NULL;
+    size_t len = 0;
+    if (cz_read_file("/proc/self/mountinfo", 16 << 20, &mounts, &len, err) < 0)
+        return cz_error_wrap(err, "restored: rescan_disks");
+    /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS" */
+    for (char *line = mounts, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char mountpoint[4096], source[4096];
+        const char *sep = strstr(line, " - ");
+        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mountpoint) != 1 ||
+            sscanf(sep + 3, "%*s %4095s", source) != 1)
+            continue;
+        if (cz_str_has_prefix(source, "/dev/vd"))
+            return cz_error_set(err, EBUSY, "restored: rescan_disks: %s is mounted on %s",
+                                source, mountpoint);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cz_autofree char *dev = cz_xasprintf("/dev/%s", disks[i].name);
+        int fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+        if (fd < 0)
+            return cz_error_errno(err, errno, "restored: rescan_disks: %s is in use", dev);
+        close(fd);
+    }
+    return 0;
+}
+
+static int write_driver_file(const char *file, const char *device, cz_error *err)
+{
+    cz_autofree char *path = cz_xasprintf(VIRTIO_BLK_DIR "/%s", file);
+    cz_autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || cz_write_all(fd, device, strlen(device)) < 0)
+        return cz_error_errno(err, errno, "restored: rescan_disks: %s %s", file, device);
+    return 0;
+}
+
+/* Unbind every disk, then bind them again in order: each probe reads the capacity and
+ * identity of the disk now behind the slot, and drops what the template cached. */
+static int rescan_disks(uint32_t *count, cz_error *err)
+{
+    cz_autofree blk_disk *disks = NULL;
+    size_t n = 0;
+    if (list_disks(&disks, &n, err) < 0 || check_disks_unused(disks, n, err) < 0)
+        return -1;
+    size_t unbound = 0;
+    for (; unbound < n; unbound++)
+        if (write_driver_file("unbind", disks[unbound].device, err) < 0)
+            break;
+    int rc = unbound == n ? 0 : -1;
+    for (size_t i = 0; i < unbound; i++) {
+        cz_error bind_err = {0};
+        if (write_driver_file("bind", disks[i].device, &bind_err) < 0 && rc == 0)
+            rc = cz_error_set(err, bind_err.code, "%s", bind_err.msg);
+    }
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        struct stat st;
+        if (!disk_name(disks[i].device, name, sizeof(name)))
+            return cz_error_set(err, ENODEV, "restored: rescan_disks: %s (%s) did not come back",
+                                disks[i].device, disks[i].name);
+        if (strcmp(name, disks[i].name) != 0)
+            return cz_error_set(err, EIO, "restored: rescan_disks: %s came back as %s, was %s",
+                                disks[i].device, name, disks[i].name);
+        cz_autofree char *dev = cz_xasprintf("/dev/%s", name);
+        if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
+            return cz_error_set(err, ENODEV, "restored: rescan_disks: no block device %s", dev);
+    }
+    *count = (uint32_t)n;
+    return 0;
+}
+
+static int do_restored(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, cz_error *err)
+{
+    const Cz__Agent__V1__RestoredRequest *r = (const Cz__Agent__V1__RestoredRequest *)msg;
+    /* Everything is checked before anything is done. */
+    if (r->entropy.len < ENTROPY_MIN || r->entropy.len > ENTROPY_MAX)
+        return cz_error_set(err, EINVAL, "restored: %zu bytes of entropy, want %d to %d",
+                            r->entropy.len, ENTROPY_MIN, ENTROPY_MAX);
+    /* Unbinding disks is for the VM's own: vminitd run as a process on a host (tests)
+     * would take the host's disks away. */
+    if (r->rescan_disks && !g_vminitd.pid1)
+        return cz_error_set(err, EBUSY, "restored: rescan_disks: only in a VM (vminitd is not "
+                                        "PID 1)");
+    uint64_t t0 = cz_now_ns();
+    if (reseed_random(r->entropy.data, r->entropy.len, err) < 0)
+        return -1;
+    Cz__Agent__V1__RestoredResponse resp = CZ__AGENT__V1__RESTORED_RESPONSE__INIT;
+    if (r->rescan_disks && rescan_disks(&resp.disks, err) < 0)
+        return -1;
+    cz_debug("vminitd: restored: %zu bytes of entropy, %u disks probed again, %.1f ms",
+             r->entropy.len, resp.disks, (double)(cz_now_ns() - t0) / 1e6);
+    return cz_rpc_call_reply(call, &resp.base, err);
+}
+
 /* ---- Shutdown: reply first, then act once the reply is on its way ---- */
 
 static int shutdown_action;
@@ -271,6 +495,7 @@ int vminitd_register_system(cz_rpc_server *server, cz_error *err)
         {"ConfigureDns", do_configure_dns},
         {"ConfigureHosts", do_configure_hosts},
         {"SetupEmulator", do_setup_emulator},
+        {"Restored", do_restored},
         {"Shutdown", do_shutdown},
     };
     for (size_t i = 0; i < CZ_ARRAY_SIZE(methods); i++)

@@ -29,6 +29,10 @@ if [ ! -S "$SOCK" ]; then
     exit 1
 fi
 
+# What the host's disks look like: Restored{rescan_disks} must leave them alone.
+host_disks() { ls /sys/block; ls /sys/bus/virtio/drivers/virtio_blk 2>/dev/null; }
+host_disks >"$T/disks.before"
+
 $PY "$CZ_SRC/tests/integration/vminitd_agent.py" "$SOCK" "$T/scratch"
 
 # After Shutdown (the last call of the suite) vminitd exits by itself, status 0.
@@ -40,6 +44,22 @@ else
     check "vminitd exited with status 0 after Shutdown" test $? -eq 0
 fi
 check "no vminitd error on stderr" sh -c "! grep -q Error '$T/vminitd.log'"
+
+# Restored reseeding the generator needs CAP_SYS_ADMIN in the initial user namespace: a
+# second vminitd, as root with no user namespace (still its own mount, pid and network
+# namespaces). On the host it only mixes random bytes into the pool.
+if [ "$(id -u)" = 0 ]; then
+    RSOCK=$T/root.sock
+    unshare --mount --uts --net --ipc --pid --fork --kill-child \
+        "$VMINITD" --listen "unix:$RSOCK" 2>"$T/vminitd-root.log" &
+    RPID=$!
+    on_exit "kill -9 $RPID; wait $RPID"
+    for i in $(seq 1 200); do [ -S "$RSOCK" ] && break; kill -0 $RPID 2>/dev/null || break; sleep 0.01; done
+    $PY "$CZ_SRC/tests/integration/vminitd_agent.py" --restored "$RSOCK"
+    for i in $(seq 1 100); do kill -0 $RPID 2>/dev/null || break; sleep 0.05; done
+fi
+host_disks >"$T/disks.after"
+check "the host's disks are untouched by Restored" cmp -s "$T/disks.before" "$T/disks.after"
 
 expect_fail "bad --listen argument" "takes unix:PATH" "$VMINITD" --listen tcp:1
 finish

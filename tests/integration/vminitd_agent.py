@@ -3,6 +3,8 @@ on PYTHONPATH). vminitd runs in namespaces the calling test created (user, mount
 net, pid), serving on a unix socket. Prints PASS:/FAIL: lines.
 
   vminitd_agent.py SOCKET SCRATCH_DIR
+  vminitd_agent.py --restored SOCKET   (vminitd with no user namespace: Restored reseeds
+                                        the host's generator, which only mixes bytes in)
 """
 import io
 import os
@@ -196,6 +198,8 @@ def main(sock, scratch):
                                                                magic=b"a", flags="Z"), timeout=T),
                 grpc.StatusCode.INVALID_ARGUMENT)
 
+    restored_tests(s, as_root=False)
+
     # ---- CopyIn / CopyOut (tar streams)
     if copy_tests(s, scratch) is False:
         return
@@ -207,6 +211,45 @@ def main(sock, scratch):
 
     # ---- Shutdown: the reply comes, then vminitd exits (as PID 1 of a VM: powers off)
     s.Shutdown(a.ShutdownRequest(), timeout=T)
+    report("shutdown replied", True)
+
+
+def restored_tests(s, as_root):
+    """Restored outside a VM: its checks, and the refusal to touch the host's disks."""
+    T = 10
+    INVALID = grpc.StatusCode.INVALID_ARGUMENT
+    for n in (0, 8, 15, 4097):
+        expect_code("restored with %d bytes of entropy: INVALID_ARGUMENT" % n,
+                    lambda: s.Restored(a.RestoredRequest(entropy=os.urandom(n)), timeout=T),
+                    INVALID, "%d bytes of entropy, want 16 to 4096" % n)
+    # The safety rule: as an ordinary process vminitd never unbinds a disk (not even with
+    # valid entropy, which then is not used either: nothing is done when a check fails).
+    expect_code("restored with rescan_disks outside a VM: FAILED_PRECONDITION",
+                lambda: s.Restored(a.RestoredRequest(entropy=os.urandom(64), rescan_disks=True),
+                                   timeout=T),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "rescan_disks: only in a VM (vminitd is not PID 1)")
+    if not as_root:
+        # In a user namespace vminitd lacks CAP_SYS_ADMIN over the host's generator.
+        expect_code("restored in a user namespace: PERMISSION_DENIED naming the step",
+                    lambda: s.Restored(a.RestoredRequest(entropy=os.urandom(32)), timeout=T),
+                    grpc.StatusCode.PERMISSION_DENIED, "RNDADDENTROPY")
+        return
+    for n in (16, 4096):
+        try:
+            r = s.Restored(a.RestoredRequest(entropy=os.urandom(n)), timeout=T)
+            report("restored with %d bytes of entropy (no disks asked for)" % n, r.disks == 0,
+                   str(r))
+        except grpc.RpcError as e:
+            report("restored with %d bytes of entropy" % n, False,
+                   "%s %s" % (e.code(), e.details()))
+
+
+def restored_main(sock):
+    ch = grpc.insecure_channel("unix:" + sock)
+    s = g.AgentStub(ch)
+    restored_tests(s, as_root=True)
+    s.Shutdown(a.ShutdownRequest(), timeout=10)
     report("shutdown replied", True)
 
 
@@ -343,5 +386,8 @@ def copy_tests(s, scratch):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--restored":
+        restored_main(sys.argv[2])
+    else:
+        main(sys.argv[1], sys.argv[2])
     sys.exit(1 if failed else 0)
