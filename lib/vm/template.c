@@ -16,15 +16,25 @@
 #include <sys/wait.h>
 #include <time.h>
 
-/* Placeholders stand in for the disks while a template boots: the guest sees them empty,
- * and a restored VM's init re-probes its real disks. */
-#define PLACEHOLDER_BYTES (1u << 20)
+/* A disk's size: the template's placeholder for it has the same, so the capacity the guest
+ * read at boot is right for every VM of the template. */
+static int64_t disk_size(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    off_t end = lseek(fd, 0, SEEK_END);
+    close(fd);
+    return end;
+}
 
-/* c as its template sees it: the same guest-visible layout with placeholder disks and
- * shares under dir, no published ports (the host side of user networking), no name. */
+/* c as its template sees it: the same guest-visible layout with placeholder disks (empty,
+ * of the same sizes) and shares under dir, no published ports (the host side of user
+ * networking), no name. */
 struct view {
     struct cz_vm_config c;
     struct cz_vm_disk disks[CZ_VM_MAX_DISKS];
+    int64_t sizes[CZ_VM_MAX_DISKS];
     struct cz_vm_share shares[CZ_VM_MAX_SHARES];
     char *paths[CZ_VM_MAX_DISKS + CZ_VM_MAX_SHARES];
     char *console;
@@ -43,6 +53,7 @@ static void view_init(struct view *v, const struct cz_vm_config *c, enum cz_acce
     for (size_t i = 0; i < c->n_disks && i < CZ_VM_MAX_DISKS; i++) {
         v->paths[i] = cz_xasprintf("%s/disk%zu", dir, i);
         v->disks[i] = (struct cz_vm_disk){.path = v->paths[i], .readonly = c->disks[i].readonly};
+        v->sizes[i] = disk_size(c->disks[i].path);
     }
     for (size_t i = 0; i < c->n_shares && i < CZ_VM_MAX_SHARES; i++) {
         char *p = cz_xasprintf("%s/share%zu", dir, i);
@@ -105,12 +116,17 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
     struct view v;
     view_init(&v, c, accel, "/T");
     v.c.run_dir = "/R";
+    for (size_t i = 0; i < c->n_disks; i++)
+        if (v.sizes[i] < 0) {
+            cz_error_errno(err, errno, "disk %s", c->disks[i].path);
+            view_free(&v);
+            return NULL;
+        }
     struct cz_argv a = {0};
     struct cz_vm_paths p = {.agent_socket = "/R/a", .control_socket = "/R/c", .template = true};
-    int r = cz_vmm_qemu.build_argv(&v.c, accel, &p, &a, err);
-    view_free(&v);
-    if (r < 0) {
+    if (cz_vmm_qemu.build_argv(&v.c, accel, &p, &a, err) < 0) {
         cz_argv_free(&a);
+        view_free(&v);
         return NULL;
     }
     cz_buf b = {0};
@@ -122,6 +138,9 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
     for (size_t i = 0; i < a.n; i++)
         cz_buf_printf(&b, "%s\n", a.v[i]);
     cz_argv_free(&a);
+    for (size_t i = 0; i < c->n_disks; i++)
+        cz_buf_printf(&b, "disk%zu %lld bytes\n", i, (long long)v.sizes[i]);
+    view_free(&v);
     char digest[CZ_DIGEST_MAX];
     cz_digest_bytes(b.data, b.len, digest);
     cz_buf_free(&b);
@@ -195,7 +214,7 @@ static int make_placeholders(const struct view *v, cz_error *err)
         int fd = open(v->disks[i].path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
             return cz_error_errno(err, errno, "create %s", v->disks[i].path);
-        int r = ftruncate(fd, PLACEHOLDER_BYTES);
+        int r = v->sizes[i] < 0 ? (errno = ENOENT, -1) : ftruncate(fd, v->sizes[i]);
         int e = errno;
         close(fd);
         if (r < 0)
