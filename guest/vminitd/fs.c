@@ -146,7 +146,6 @@ static int do_mkdir(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, 
     return cz_rpc_call_reply_empty(call, err);
 }
 
-
 /* Files of /proc, /sys and the like are regular files that only take a write in place:
  * no temporary file can be created beside them. */
 static bool on_kernel_fs(const char *path)

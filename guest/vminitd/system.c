@@ -368,8 +368,8 @@ static int check_disks_unused(const blk_disk *disks, size_t n, cz_error *err)
             sscanf(sep + 3, "%*s %4095s", source) != 1)
             continue;
         if (cz_str_has_prefix(source, "/dev/vd"))
-            return cz_error_set(err, EBUSY, "restored: rescan_disks: %s is mounted on %s",
-                                source, mountpoint);
+            return cz_error_set(err, EBUSY, "restored: rescan_disks: %s is mounted on %s", source,
+                                mountpoint);
     }
     for (size_t i = 0; i < n; i++) {
         cz_autofree char *dev = cz_xasprintf("/dev/%s", disks[i].name);
@@ -460,8 +460,8 @@ static int do_restored(cz_rpc_call *call, const ProtobufCMessage *msg, void *dat
     /* Unbinding disks is for the VM's own: vminitd run as a process on a host (tests)
      * would take the host's disks away. */
     if (r->rescan_disks && !g_vminitd.pid1)
-        return cz_error_set(err, EBUSY, "restored: rescan_disks: only in a VM (vminitd is not "
-                                        "PID 1)");
+        return cz_error_set(err, EBUSY,
+                            "restored: rescan_disks: only in a VM (vminitd is not PID 1)");
     uint64_t t0 = cz_now_ns();
     if (reseed_random(r->entropy.data, r->entropy.len, err) < 0)
         return -1;
