@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 /* ---- Mount ---- */
 
@@ -144,6 +146,27 @@ static int do_mkdir(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, 
     return cz_rpc_call_reply_empty(call, err);
 }
 
+/* Files of /proc, /sys and the like are regular files that only take a write in place:
+ * no temporary file can be created beside them. */
+static bool on_kernel_fs(const char *path)
+{
+    struct statfs fs;
+    if (statfs(path, &fs) < 0)
+        return false;
+    switch ((unsigned long)fs.f_type) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case BINFMTFS_MAGIC:
+    case DEBUGFS_MAGIC:
+    case SECURITYFS_MAGIC:
+    case TRACEFS_MAGIC:
+        return true;
+    default:
+        return false;
+    }
+}
 static int do_write_file(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, cz_error *err)
 {
     const Cz__Agent__V1__WriteFileRequest *r = (const Cz__Agent__V1__WriteFileRequest *)msg;
@@ -163,7 +186,7 @@ static int do_write_file(cz_rpc_call *call, const ProtobufCMessage *msg, void *d
             return cz_error_errno(err, errno, "write %s", r->path);
     } else {
         struct stat st;
-        if (stat(r->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (stat(r->path, &st) == 0 && (!S_ISREG(st.st_mode) || on_kernel_fs(r->path))) {
             /* /proc, /sys, devices: write in place, no temp file beside them. */
             cz_autoclose int fd = open(r->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
             if (fd < 0)

@@ -189,11 +189,10 @@ static void wait_for_host(cz_loop *loop, uint64_t delay_ms)
 static void on_disconnect(cz_rpc_server *server, void *data)
 {
     session_active = false;
-    if (port_fd >= 0) {
-        /* A host that reconnected before we noticed the hangup is served at once. */
-        set_port_async(true);
-        start_session(g_vminitd.loop, NULL);
-    }
+    /* Checked on the next turn of the loop (not inside the server's teardown), at once: a
+     * host that reconnected before we noticed the hangup is served without waiting. */
+    if (port_fd >= 0)
+        wait_for_host(g_vminitd.loop, 0);
 }
 
 static void start_session(cz_loop *loop, void *data)

@@ -368,8 +368,8 @@ static int check_disks_unused(const blk_disk *disks, size_t n, cz_error *err)
             sscanf(sep + 3, "%*s %4095s", source) != 1)
             continue;
         if (cz_str_has_prefix(source, "/dev/vd"))
-            return cz_error_set(err, EBUSY, "restored: rescan_disks: %s is mounted on %s",
-                                source, mountpoint);
+            return cz_error_set(err, EBUSY, "restored: rescan_disks: %s is mounted on %s", source,
+                                mountpoint);
     }
     for (size_t i = 0; i < n; i++) {
         cz_autofree char *dev = cz_xasprintf("/dev/%s", disks[i].name);
@@ -390,6 +390,22 @@ static int write_driver_file(const char *file, const char *device, cz_error *err
     return 0;
 }
 
+/* Removing and adding a disk waits for several RCU grace periods (queue freezes,
+ * del_gendisk); expedited ones halve the rescan under TCG (60 -> 29 ms per disk). Returns
+ * the previous setting, or -1 when there is none to restore. */
+static int set_rcu_expedited(int value)
+{
+    static const char path[] = "/sys/kernel/rcu_expedited";
+    char old[8] = "";
+    cz_autoclose int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 || read(fd, old, sizeof(old) - 1) <= 0 || (old[0] != '0' && old[0] != '1'))
+        return -1;
+    char c = value ? '1' : '0';
+    if (pwrite(fd, &c, 1, 0) != 1)
+        return -1;
+    return old[0] - '0';
+}
+
 /* Unbind every disk, then bind them again in order: each probe reads the capacity and
  * identity of the disk now behind the slot, and drops what the template cached. */
 static int rescan_disks(uint32_t *count, cz_error *err)
@@ -398,16 +414,23 @@ static int rescan_disks(uint32_t *count, cz_error *err)
     size_t n = 0;
     if (list_disks(&disks, &n, err) < 0 || check_disks_unused(disks, n, err) < 0)
         return -1;
+    int expedited = n ? set_rcu_expedited(1) : -1;
+    uint64_t t0 = cz_now_ns();
     size_t unbound = 0;
     for (; unbound < n; unbound++)
         if (write_driver_file("unbind", disks[unbound].device, err) < 0)
             break;
+    uint64_t t1 = cz_now_ns();
     int rc = unbound == n ? 0 : -1;
     for (size_t i = 0; i < unbound; i++) {
         cz_error bind_err = {0};
         if (write_driver_file("bind", disks[i].device, &bind_err) < 0 && rc == 0)
             rc = cz_error_set(err, bind_err.code, "%s", bind_err.msg);
     }
+    if (expedited == 0)
+        set_rcu_expedited(0);
+    cz_debug("vminitd: restored: unbind %.1f ms, bind %.1f ms", (double)(t1 - t0) / 1e6,
+             (double)(cz_now_ns() - t1) / 1e6);
     if (rc < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -437,8 +460,8 @@ static int do_restored(cz_rpc_call *call, const ProtobufCMessage *msg, void *dat
     /* Unbinding disks is for the VM's own: vminitd run as a process on a host (tests)
      * would take the host's disks away. */
     if (r->rescan_disks && !g_vminitd.pid1)
-        return cz_error_set(err, EBUSY, "restored: rescan_disks: only in a VM (vminitd is not "
-                                        "PID 1)");
+        return cz_error_set(err, EBUSY,
+                            "restored: rescan_disks: only in a VM (vminitd is not PID 1)");
     uint64_t t0 = cz_now_ns();
     if (reseed_random(r->entropy.data, r->entropy.len, err) < 0)
         return -1;

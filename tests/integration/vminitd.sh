@@ -57,6 +57,8 @@ if [ "$(id -u)" = 0 ]; then
     for i in $(seq 1 200); do [ -S "$RSOCK" ] && break; kill -0 $RPID 2>/dev/null || break; sleep 0.01; done
     $PY "$CZ_SRC/tests/integration/vminitd_agent.py" --restored "$RSOCK"
     for i in $(seq 1 100); do kill -0 $RPID 2>/dev/null || break; sleep 0.05; done
+    check "the vminitd without a user namespace exited after Shutdown" bash -c "! kill -0 $RPID 2>/dev/null"
+    check "no error on its stderr" sh -c "! grep -qi error '$T/vminitd-root.log'"
 fi
 host_disks >"$T/disks.after"
 check "the host's disks are untouched by Restored" cmp -s "$T/disks.before" "$T/disks.after"

@@ -141,6 +141,11 @@ def main(sock, scratch):
            open("/proc/sys/kernel/hostname").read() == host_name, repr(r.data))
     report("hostname file under the root",
            open(scratch + "/root/etc/hostname").read() == "guest-1\n")
+    # A file of /proc or /sys is regular but takes only a write in place.
+    s.WriteFile(a.WriteFileRequest(path="/proc/sys/kernel/hostname", data=b"in-place"), timeout=T)
+    r = s.ReadFile(a.ReadFileRequest(path="/proc/sys/kernel/hostname"), timeout=T)
+    report("write a /proc file in place", r.data == b"in-place\n", repr(r.data))
+    s.WriteFile(a.WriteFileRequest(path="/proc/sys/kernel/hostname", data=b"guest-1"), timeout=T)
     expect_code("invalid hostname: INVALID_ARGUMENT",
                 lambda: s.SetHostname(a.SetHostnameRequest(hostname="bad name"), timeout=T),
                 grpc.StatusCode.INVALID_ARGUMENT)
