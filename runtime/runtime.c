@@ -1388,7 +1388,7 @@ static int setup_guest_calls(struct rt *rt, cz_error *err)
         Cz__Agent__V1__RestoredRequest rq = CZ__AGENT__V1__RESTORED_REQUEST__INIT;
         rq.entropy.data = entropy;
         rq.entropy.len = sizeof(entropy);
-        rq.rescan_disks = true;
+        rq.flush_disks = true;
         if (agent_unary(rt, "Restored", &rq.base, NULL, err) < 0)
             return -1;
     }

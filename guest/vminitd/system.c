@@ -304,7 +304,7 @@ static int list_disks(blk_disk **out, size_t *n_out, cz_error *err)
     DIR *d = opendir(VIRTIO_BLK_DIR);
     if (!d) {
         if (errno != ENOENT)
-            return cz_error_errno(err, errno, "restored: rescan_disks: open %s", VIRTIO_BLK_DIR);
+            return cz_error_errno(err, errno, "restored: disks: open %s", VIRTIO_BLK_DIR);
         *out = NULL; /* no virtio_blk driver: no disks */
         *n_out = 0;
         return 0;
@@ -321,7 +321,7 @@ static int list_disks(blk_disk **out, size_t *n_out, cz_error *err)
         if (*end || index > 1000000 || strlen(e->d_name) >= sizeof(disks->device))
             continue;
         if (n == MAX_RESCAN_DISKS) {
-            rc = cz_error_set(err, E2BIG, "restored: rescan_disks: more than %d disks",
+            rc = cz_error_set(err, E2BIG, "restored: disks: more than %d disks",
                               MAX_RESCAN_DISKS);
             break;
         }
@@ -330,7 +330,7 @@ static int list_disks(blk_disk **out, size_t *n_out, cz_error *err)
         k->index = (unsigned)index;
         strcpy(k->device, e->d_name);
         if (!disk_name(k->device, k->name, sizeof(k->name))) {
-            rc = cz_error_set(err, ENODEV, "restored: rescan_disks: %s has no block device",
+            rc = cz_error_set(err, ENODEV, "restored: disks: %s has no block device",
                               k->device);
             break;
         }
@@ -356,7 +356,7 @@ static int check_disks_unused(const blk_disk *disks, size_t n, cz_error *err)
     cz_autofree char *mounts = NULL;
     size_t len = 0;
     if (cz_read_file("/proc/self/mountinfo", 16 << 20, &mounts, &len, err) < 0)
-        return cz_error_wrap(err, "restored: rescan_disks");
+        return cz_error_wrap(err, "restored: disks");
     /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS" */
     for (char *line = mounts, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -368,14 +368,14 @@ static int check_disks_unused(const blk_disk *disks, size_t n, cz_error *err)
             sscanf(sep + 3, "%*s %4095s", source) != 1)
             continue;
         if (cz_str_has_prefix(source, "/dev/vd"))
-            return cz_error_set(err, EBUSY, "restored: rescan_disks: %s is mounted on %s", source,
+            return cz_error_set(err, EBUSY, "restored: disks: %s is mounted on %s", source,
                                 mountpoint);
     }
     for (size_t i = 0; i < n; i++) {
         cz_autofree char *dev = cz_xasprintf("/dev/%s", disks[i].name);
         int fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
         if (fd < 0)
-            return cz_error_errno(err, errno, "restored: rescan_disks: %s is in use", dev);
+            return cz_error_errno(err, errno, "restored: disks: %s is in use", dev);
         close(fd);
     }
     return 0;
@@ -404,6 +404,24 @@ static int set_rcu_expedited(int value)
     if (pwrite(fd, &c, 1, 0) != 1)
         return -1;
     return old[0] - '0';
+}
+
+/* Drop each disk's cached blocks: what the template's partition scan read from its
+ * placeholders must not be taken for this VM's disks' contents. */
+static int flush_disks(uint32_t *count, cz_error *err)
+{
+    cz_autofree blk_disk *disks = NULL;
+    size_t n = 0;
+    if (list_disks(&disks, &n, err) < 0 || check_disks_unused(disks, n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        cz_autofree char *dev = cz_xasprintf("/dev/%s", disks[i].name);
+        cz_autoclose int fd = open(dev, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, BLKFLSBUF, 0) < 0)
+            return cz_error_errno(err, errno, "restored: flush_disks: %s", dev);
+    }
+    *count = (uint32_t)n;
+    return 0;
 }
 
 /* Unbind every disk, then bind them again in order: each probe reads the capacity and
@@ -459,17 +477,24 @@ static int do_restored(cz_rpc_call *call, const ProtobufCMessage *msg, void *dat
                             r->entropy.len, ENTROPY_MIN, ENTROPY_MAX);
     /* Unbinding disks is for the VM's own: vminitd run as a process on a host (tests)
      * would take the host's disks away. */
-    if (r->rescan_disks && !g_vminitd.pid1)
-        return cz_error_set(err, EBUSY,
-                            "restored: rescan_disks: only in a VM (vminitd is not PID 1)");
+    if ((r->rescan_disks || r->flush_disks) && !g_vminitd.pid1)
+        return cz_error_set(err, EBUSY, "restored: %s: only in a VM (vminitd is not PID 1)",
+                            r->rescan_disks ? "rescan_disks" : "flush_disks");
+    if (r->rescan_disks && r->flush_disks)
+        return cz_error_set(err, EINVAL,
+                            "restored: rescan_disks and flush_disks: one or the other (a rescan "
+                            "drops the caches too)");
     uint64_t t0 = cz_now_ns();
     if (reseed_random(r->entropy.data, r->entropy.len, err) < 0)
         return -1;
     Cz__Agent__V1__RestoredResponse resp = CZ__AGENT__V1__RESTORED_RESPONSE__INIT;
     if (r->rescan_disks && rescan_disks(&resp.disks, err) < 0)
         return -1;
-    cz_debug("vminitd: restored: %zu bytes of entropy, %u disks probed again, %.1f ms",
-             r->entropy.len, resp.disks, (double)(cz_now_ns() - t0) / 1e6);
+    if (r->flush_disks && flush_disks(&resp.disks, err) < 0)
+        return -1;
+    cz_debug("vminitd: restored: %zu bytes of entropy, %u disks %s, %.1f ms", r->entropy.len,
+             resp.disks, r->flush_disks ? "flushed" : "probed again",
+             (double)(cz_now_ns() - t0) / 1e6);
     return cz_rpc_call_reply(call, &resp.base, err);
 }
 

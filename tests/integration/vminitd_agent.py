@@ -234,6 +234,11 @@ def restored_tests(s, as_root):
                                    timeout=T),
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "rescan_disks: only in a VM (vminitd is not PID 1)")
+    expect_code("restored with flush_disks outside a VM: FAILED_PRECONDITION",
+                lambda: s.Restored(a.RestoredRequest(entropy=os.urandom(64), flush_disks=True),
+                                   timeout=T),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "flush_disks: only in a VM (vminitd is not PID 1)")
     if not as_root:
         # In a user namespace vminitd lacks CAP_SYS_ADMIN over the host's generator.
         expect_code("restored in a user namespace: PERMISSION_DENIED naming the step",

@@ -54,6 +54,20 @@ ok = all(s.Stat(a.StatRequest(path=p), timeout=T).mode & 0o170000 == 0o060000
          for p in ("/dev/vda", "/dev/vdb"))
 check("/dev/vda and /dev/vdb are block devices again", ok)
 
+try:
+    s.Restored(a.RestoredRequest(entropy=os.urandom(32), rescan_disks=True, flush_disks=True),
+               timeout=60)
+    check("Restored with rescan_disks and flush_disks: INVALID_ARGUMENT", False, "succeeded")
+except grpc.RpcError as e:
+    check("Restored with rescan_disks and flush_disks: INVALID_ARGUMENT",
+          e.code() == grpc.StatusCode.INVALID_ARGUMENT, "%s %s" % (e.code(), e.details()))
+try:
+    r = s.Restored(a.RestoredRequest(entropy=os.urandom(32), flush_disks=True), timeout=60)
+    check("Restored with flush_disks: both disks flushed", r.disks == 2, str(r))
+except grpc.RpcError as e:
+    check("Restored with flush_disks", False, "%s %s" % (e.code(), e.details()))
+check("the disks keep their sizes after a flush", sizes() == before, repr(sizes()))
+
 s.Mkdir(a.MkdirRequest(path="/mnt/disk", parents=True, mode=0o755), timeout=T)
 s.Mount(a.MountRequest(source="/dev/vda", target="/mnt/disk", fstype="ext4"), timeout=T)
 data = read("/mnt/disk/hello")
@@ -65,6 +79,13 @@ try:
     check("Restored with a disk mounted: FAILED_PRECONDITION", False, "succeeded")
 except grpc.RpcError as e:
     check("Restored with a disk mounted: FAILED_PRECONDITION naming the mount",
+          e.code() == grpc.StatusCode.FAILED_PRECONDITION and
+          "/dev/vda is mounted on /mnt/disk" in e.details(), "%s %s" % (e.code(), e.details()))
+try:
+    s.Restored(a.RestoredRequest(entropy=os.urandom(32), flush_disks=True), timeout=60)
+    check("Restored{flush_disks} with a disk mounted: FAILED_PRECONDITION", False, "succeeded")
+except grpc.RpcError as e:
+    check("Restored{flush_disks} with a disk mounted: FAILED_PRECONDITION naming the mount",
           e.code() == grpc.StatusCode.FAILED_PRECONDITION and
           "/dev/vda is mounted on /mnt/disk" in e.details(), "%s %s" % (e.code(), e.details()))
 s.WriteFile(a.WriteFileRequest(path="/mnt/disk/written", data=b"after the refusal"), timeout=T)
