@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Containers end to end, under the accelerator this machine gives (TCG here), in one run:
-#   - `container run --rm IMAGE true` (image imported and snapshotted beforehand) against
-#     the floor: QEMU booting the same kernel with the same -m/-smp and an init that
+#   - `container run --rm IMAGE true` (image imported and snapshotted beforehand, the VM
+#     template of its layout made: docs/vm.md "Templates"), and the same booting
+#     (CZ_VM_TEMPLATE=0), against the floor: QEMU booting the same kernel with the same -m/-smp and an init that
 #     stops the VM at once (cz-agent-bench --floor); medians of N interleaved runs;
 #   - `container exec` latency in a running container (median of N);
 #   - host memory of one idle container (container-runtime + its QEMU) against QEMU
@@ -31,24 +32,28 @@ cp /bin/busybox "$work/rootfs/bin/"
 for a in sh true sleep dd rm; do ln -s busybox "$work/rootfs/bin/$a"; done
 "$bin" image import -c 'CMD ["/bin/sh"]' "$work/rootfs" bench/run:1 >/dev/null
 M=(-m 256M --cpus 1)
-"$bin" run --rm "${M[@]}" bench/run:1 true # builds the snapshot once
+"$bin" run --rm "${M[@]}" bench/run:1 true # builds the snapshot and the VM template once
 
 now() { date +%s.%N; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # --- run --rm true against the floor
-runs=() floors=()
+runs=() colds=() floors=()
 for i in $(seq 1 "$N"); do
     t0=$(now)
     "$bin" run --rm "${M[@]}" bench/run:1 true
     t1=$(now)
     runs+=("$(echo "$t0 $t1" | awk '{printf "%.4f", $2-$1}')")
+    t0=$(now)
+    CZ_VM_TEMPLATE=0 "$bin" run --rm "${M[@]}" bench/run:1 true
+    t1=$(now)
+    colds+=("$(echo "$t0 $t1" | awk '{printf "%.4f", $2-$1}')")
     # (the tool's VM: 256 MiB, 1 vCPU, like M)
     out=$("$tool" --kernel "$CZ_BUILD/kernel/vmlinux" --floor "$CZ_BUILD/kernel/floor.cpio" \
         --cpus 1 "$work")
     floors+=("$(field floor_exit_s "$out")")
 done
-mr=$(median "${runs[@]}") mf=$(median "${floors[@]}")
+mr=$(median "${runs[@]}") mc=$(median "${colds[@]}") mf=$(median "${floors[@]}")
 
 # --- exec latency, and the memory of an idle container
 "$bin" run -d "${M[@]}" --tmpfs /scratch:size=200m --name idle bench/run:1 sleep 100000 >/dev/null
@@ -121,9 +126,11 @@ $(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{p
 
 | measure | value | target |
 |---|---:|---|
-| \`container run --rm IMAGE true\` | ${mr} s | |
+| \`container run --rm IMAGE true\` (the VM restored from its template) | ${mr} s | |
+| the same, booting the VM (\`CZ_VM_TEMPLATE=0\`) | ${mc} s | |
 | floor: QEMU start to exit, same kernel, init that stops at once | ${mf} s | |
 | run / floor | $(ratio "$mr" "$mf") | at most 1.3 |
+| run booting / floor | $(ratio "$mc" "$mf") | |
 | \`container exec CONTAINER true\` | ${me} ms | under 50 ms |
 | idle container: container-runtime RSS | $((rt_rss / 1024)) MiB ($rt_rss kB) | |
 | idle container: its QEMU RSS | $((q_rss / 1024)) MiB | |

@@ -307,7 +307,7 @@ static int cmd_info(struct cli *cli, int argc, char **argv, cz_error *err)
     const char *run_base = getenv("CONTAINER_RUN_DIR");
     if (!run_base || !*run_base)
         run_base = "/run/containerization";
-    /* VM templates (docs/containers.md): how many, and the space their saved states take */
+    /* VM templates (docs/vm.md "Templates"): how many, and the space their saved states take */
     cz_autofree char *tdir = cz_container_templates_dir();
     size_t n_templates = 0;
     uint64_t template_bytes = 0;

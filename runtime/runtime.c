@@ -1064,7 +1064,7 @@ static int volume_path(struct rt *rt, const char *name, char **out, cz_error *er
 /* What vminitd prints on the console when it waits for its host: a template is ready. */
 #define VMINITD_READY "vminitd: serving on"
 
-/* VM templates (docs/containers.md): CZ_VM_TEMPLATE=0 never, 1 wherever the layout allows,
+/* VM templates (docs/vm.md "Templates"): CZ_VM_TEMPLATE=0 never, 1 wherever the layout allows,
  * unset: under TCG, where a boot costs most (and which is what this project can test; a
  * KVM restore is QEMU's ordinary migration, untested here). */
 static bool templates_wanted(enum cz_accel accel)
@@ -1091,8 +1091,19 @@ static void templates_trim(const char *base, const char *keep)
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < CZ_ARRAY_SIZE(t)) {
-        if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
-            continue; /* locks, and others' builds in progress */
+        /* what a killed runtime left: KEY.tmp-PID (a build), KEY.bad-PID, KEY.old-PID */
+        const char *dash = strrchr(e->d_name, '-');
+        const char *dot = strchr(e->d_name, '.');
+        if (dot && dash && dash > dot && strcmp(dot, ".lock") != 0) {
+            long pid = strtol(dash + 1, NULL, 10);
+            if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+                cz_autofree char *left = cz_xasprintf("%s/%s", base, e->d_name);
+                cz_rm_rf(left, NULL);
+            }
+            continue;
+        }
+        if (e->d_name[0] == '.' || dot)
+            continue; /* locks */
         cz_autofree char *state = cz_xasprintf("%s/%s/state", base, e->d_name);
         struct stat st;
         if (stat(state, &st) < 0 || !strcmp(e->d_name, keep))

@@ -99,15 +99,17 @@ CZ_PUBLIC char **cz_vm_argv(const struct cz_vm_config *c, enum cz_accel accel, c
 /* --- templates ---
  * A template is a VM booted once until its init is ready, then saved by the VMM (RAM and
  * devices' state, into one file). A VM of the same layout starts by loading that state
- * instead of booting. The restored guest still has the template's view of its disks
- * (sizes, cached blocks) and random state: its init must re-probe the disks and reseed
- * (the agent's Restored call) before anything else. (RAM is copied, not mapped from a
+ * instead of booting. The placeholder disks the template booted with had the real disks'
+ * sizes (they are in the key), but the guest still holds blocks it read from them and the
+ * template's random state: its init must drop those caches and reseed (the agent's
+ * Restored call) before anything else. (RAM is copied, not mapped from a
  * shared file: QEMU 7.2 punches holes into a privately mapped RAM file when the guest
  * reports free pages, which would zero pages under every other VM of the template.) */
 
 /* What a template for c must match: a hash over QEMU, kernel and initfs (their files'
  * identities) and everything the guest sees when it boots (command line, CPUs, memory,
- * accelerator, the number and kind of disks, the shares' tags, the network kind).
+ * accelerator, the number, kind and size of the disks, the shares' tags, the network
+ * kind).
  * Allocated hex; NULL with err when c cannot start from a template (vsock, a tap device,
  * an explicit MAC address). */
 CZ_PUBLIC char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel,

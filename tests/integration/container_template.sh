@@ -79,7 +79,9 @@ out=$(CZ_VM_TEMPLATE=0 cz run --rm "${M[@]}" tpl:small echo booted)
 check "template: CZ_VM_TEMPLATE=0 runs" [ "$out" = booted ]
 check "template: and makes no template" [ "$(ntemplates)" = 0 ]
 
-# 7. containers started together with no template yet: all run, one template made
+# 7. containers started together with no template yet: all run, one template made; what a
+# killed builder left (KEY.tmp-PID of a dead PID) is cleared by the next build
+mkdir -p "$tdir/0123abcd.tmp-4194000"
 pids=()
 for i in 1 2 3; do
     cz run --rm "${M[@]}" tpl:small echo "c$i" >"$T/par$i" 2>&1 &
@@ -91,6 +93,7 @@ for i in 1 2 3; do
 done
 check "template: three containers started at once all ran ($ok of 3)" [ "$ok" = 3 ]
 check "template: and made one template" [ "$(ntemplates)" = 1 ]
+check "template: a dead builder's leftovers are cleared" [ ! -e "$tdir/0123abcd.tmp-4194000" ]
 check "template: no half-built template is left" \
     [ -z "$(find "$tdir" -mindepth 1 -maxdepth 1 -name '*.tmp-*')" ]
 info=$(cz system info)

@@ -3,6 +3,12 @@
 # stop, start again on the same disk, a host directory read-only over 9p,
 # --rm leaving nothing, ten containers at once.
 . "$CZ_SRC/tests/lib.sh"
+# what a container left in the run directory: VM templates are kept on purpose (docs/vm.md),
+# but not half-built ones
+run_leftovers() {
+    ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -v '^templates$'
+    ls "$CONTAINER_RUN_DIR/templates" 2>/dev/null | grep -E '\.(tmp|bad|old)-'
+}
 export CONTAINER_RUN_DIR=$T/run
 PY=/usr/bin/python3
 
@@ -305,7 +311,7 @@ before=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | wc -l)
 cz run --rm "${M[@]}" t/run:1 true
 check "--rm removes the container" test "$(ls "$CONTAINER_ROOT/containers" | wc -l)" -eq "$before"
 ls -la "$CONTAINER_RUN_DIR"/* 2>/dev/null; cz ls -a
-check "--rm leaves no run directory (nothing runs now)" test -z "$(ls "$CONTAINER_RUN_DIR" 2>/dev/null)"
+check "--rm leaves no run directory (nothing runs now)" test -z "$(run_leftovers)"
 
 # --- ten containers at once
 pids=()
@@ -318,5 +324,5 @@ for i in $(seq 1 10); do
     wait "${pids[$((i - 1))]}" && grep -qx "c$i" "$T/c$i.out" && ok=$((ok + 1))
 done
 check "ten containers started concurrently all ran (got $ok)" test $ok -eq 10
-check "...and left nothing" test "$(ls "$CONTAINER_ROOT/containers" | wc -l)" -eq "$before" -a -z "$(ls "$CONTAINER_RUN_DIR" 2>/dev/null)"
+check "...and left nothing" test "$(ls "$CONTAINER_ROOT/containers" | wc -l)" -eq "$before" -a -z "$(run_leftovers)"
 finish
