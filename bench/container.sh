@@ -142,23 +142,22 @@ $(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{p
 | their total RSS (runtimes + QEMUs) | $((total_kb / 1024)) MiB | |
 
 Where a run's time goes (\`container --debug run\`: runtime.log, and vminitd's per-call times
-in \`logs --boot\`; 2026-11-30 04:10-04:30 at load ~1): CLI and runtime start ~10 ms, QEMU up
-~25 ms, boot to the agent's first answer 0.28-0.35 s (kernel to vminitd 0.21-0.32 s of guest
-time: the boot itself varies run to run), setup batch 61-75 ms (image ext4 mount 8 ms,
-writable ext4 mount 8-15 ms, overlay mount 10-21 ms, eth0 up 9 ms, the rest 1-2 ms each),
-CreateProcess 34-46 ms (it was 74-80 ms: moving the new process into its cgroup waited for
-an RCU grace period; it is now born there with clone3(CLONE_INTO_CGROUP)), StartProcess 9 ms
-(the exec), the process running and reaped 25-37 ms, teardown ~20 ms. Under TCG every first
-run of a kernel path is translated, so mounts and namespace setup cost tens of ms each; the
-1.3x target is not met. A perf profile of QEMU during a run: 30% of its time in the host
-kernel zeroing pages (THP for guest RAM and the translation buffer), 10% translating, 9% in
-generated code. The memory row compares QEMU processes that ran different guest work: the
-container's guest mounted three filesystems and ran a container (its page cache, and TCG's
-translation cache: 38 MiB resident against 20 MiB for QEMU alone, the largest part of the
-difference); container-runtime itself is the row above it. With \`-accel tcg,tb-size=16\`
-instead of 64 (measured 2026-11-30 03:32) the overhead is ~14 MiB but \`run --rm true\` is
-~25% slower (retranslation); lib/vm keeps 64. Free page reporting (virtio-balloon) returns
-what the guest frees (the burst rows), not what it still holds.
+in \`logs --boot\`; 2026-11-30 06:25, load ~0.5), with the VM restored from its template
+(docs/vm.md "Templates"): CLI and runtime start ~10 ms; from the runtime's start to the
+agent's first answer 68 ms (QEMU up ~25 ms, loading the saved state ~27 ms: the template's
+RAM, ~32 MiB, is copied in); the setup batch 91 ms (\`Restored\` 13 ms: reseed and drop the
+disks' cached blocks; the three mounts 46 ms, mkdirs 8 ms, eth0 up 12 ms); CreateProcess
+43 ms; StartProcess 16 ms; the process running and reaped 32 ms; teardown ~20 ms. Booting
+instead (the "booting" row) spends 0.28-0.35 s before the agent's first answer. The
+template itself is made once per layout by the first container (a boot, then QEMU saves
+the VM: ~0.2 s more; 0.78 s for that first run). Under TCG every first run of a guest
+kernel path is translated, so mounts and namespace setup cost tens of ms each.
+The memory rows: the container's QEMU did not run the guest's boot (the template did), so
+TCG translated less; its guest RAM holds the template's pages plus the container's own. The
+template's state file (~32 MiB for -m 256M) lives in the run directory, once per layout.
+Free page reporting (virtio-balloon) returns what the guest frees (the burst rows), not what
+it still holds; for it, the template's RAM is copied into each VM rather than mapped from one
+shared file (QEMU 7.2 would punch the freed pages out of the shared file).
 TABLE
 )
 echo "$table"
