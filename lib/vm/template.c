@@ -86,22 +86,6 @@ static void add_identity(cz_buf *b, const char *what, const char *path)
         cz_buf_printf(b, "%s %s missing\n", what, path ? path : "");
 }
 
-static char *which(const char *name)
-{
-    if (strchr(name, '/'))
-        return cz_xstrdup(name);
-    const char *path = getenv("PATH");
-    cz_autofree char *copy = cz_xstrdup(path ? path : "/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char *p = cz_xasprintf("%s/%s", d, name);
-        if (access(p, X_OK) == 0)
-            return p;
-        free(p);
-    }
-    return cz_xstrdup(name);
-}
-
 char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_error *err)
 {
     if (c->vsock)
@@ -131,8 +115,8 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
     }
     cz_buf b = {0};
     cz_buf_printf(&b, "containerization vm template 1\n");
-    cz_autofree char *qemu = which(a.v[0]);
-    add_identity(&b, "qemu", qemu);
+    cz_autofree char *qemu = cz_vm_find_program(a.v[0]);
+    add_identity(&b, "qemu", qemu ? qemu : a.v[0]);
     add_identity(&b, "kernel", c->kernel);
     add_identity(&b, "initrd", c->initrd);
     for (size_t i = 0; i < a.n; i++)

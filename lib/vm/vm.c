@@ -111,7 +111,7 @@ static int check_file(const char *what, const char *path, cz_error *err)
 }
 
 /* Find an executable on PATH (or check a path); the result is allocated. */
-static char *find_program(const char *name)
+char *cz_vm_find_program(const char *name)
 {
     if (strchr(name, '/'))
         return access(name, X_OK) == 0 ? cz_xstrdup(name) : NULL;
@@ -136,7 +136,7 @@ static bool safe_token(const char *s)
 int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err)
 {
     const char *qemu = c->qemu ? c->qemu : "qemu-system-x86_64";
-    cz_autofree char *q = find_program(qemu);
+    cz_autofree char *q = cz_vm_find_program(qemu);
     if (!q)
         return cz_error_set(err, ENOENT,
                             "invalid VM configuration: %s not found (install qemu-system-x86)",
@@ -352,7 +352,7 @@ int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3
         close(logfd);
         goto fail;
     }
-    exe = find_program(argv.v[0]);
+    exe = cz_vm_find_program(argv.v[0]);
     pid_t pid = fork();
     if (pid < 0) {
         cz_error_errno(err, errno, "start QEMU");

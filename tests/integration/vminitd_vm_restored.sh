@@ -73,21 +73,15 @@ s.Mount(a.MountRequest(source="/dev/vda", target="/mnt/disk", fstype="ext4"), ti
 data = read("/mnt/disk/hello")
 check("mount /dev/vda after the rescan and read a file", data == b"data on the disk\n", repr(data))
 
-# With vda mounted nothing is unbound: the call fails before touching any disk.
-try:
-    s.Restored(a.RestoredRequest(entropy=os.urandom(32), rescan_disks=True), timeout=60)
-    check("Restored with a disk mounted: FAILED_PRECONDITION", False, "succeeded")
-except grpc.RpcError as e:
-    check("Restored with a disk mounted: FAILED_PRECONDITION naming the mount",
-          e.code() == grpc.StatusCode.FAILED_PRECONDITION and
-          "/dev/vda is mounted on /mnt/disk" in e.details(), "%s %s" % (e.code(), e.details()))
-try:
-    s.Restored(a.RestoredRequest(entropy=os.urandom(32), flush_disks=True), timeout=60)
-    check("Restored{flush_disks} with a disk mounted: FAILED_PRECONDITION", False, "succeeded")
-except grpc.RpcError as e:
-    check("Restored{flush_disks} with a disk mounted: FAILED_PRECONDITION naming the mount",
-          e.code() == grpc.StatusCode.FAILED_PRECONDITION and
-          "/dev/vda is mounted on /mnt/disk" in e.details(), "%s %s" % (e.code(), e.details()))
+# With vda mounted nothing is unbound or flushed: the call fails before touching any disk.
+for flag in ("rescan_disks", "flush_disks"):
+    try:
+        s.Restored(a.RestoredRequest(entropy=os.urandom(32), **{flag: True}), timeout=60)
+        check("Restored{%s} with a disk mounted: FAILED_PRECONDITION" % flag, False, "succeeded")
+    except grpc.RpcError as e:
+        check("Restored{%s} with a disk mounted: FAILED_PRECONDITION naming the mount" % flag,
+              e.code() == grpc.StatusCode.FAILED_PRECONDITION and
+              "/dev/vda is mounted on /mnt/disk" in e.details(), "%s %s" % (e.code(), e.details()))
 s.WriteFile(a.WriteFileRequest(path="/mnt/disk/written", data=b"after the refusal"), timeout=T)
 s.Sync(a.SyncRequest(), timeout=T)
 data = read("/mnt/disk/hello")
