@@ -195,3 +195,132 @@ TEST(default_cmdline_matches_kernel_cmdline_txt)
     CHECK_STR(built, documented);
     free(cmdline);
 }
+
+/* A template key: the same for VMs the guest cannot tell apart (names, published ports,
+ * disk paths), another for anything the guest sees (memory, CPUs, a disk's size or
+ * read-only flag, the network kind); none with vsock or a tap device. */
+TEST(template_key_follows_what_the_guest_sees)
+{
+    char k[256], d1[256], d2[256], d3[256];
+    snprintf(k, sizeof(k), "%s/tk-vmlinux", unit_tmpdir());
+    snprintf(d1, sizeof(d1), "%s/tk-a.img", unit_tmpdir());
+    snprintf(d2, sizeof(d2), "%s/tk-b.img", unit_tmpdir());
+    snprintf(d3, sizeof(d3), "%s/tk-c.img", unit_tmpdir());
+    touch(k);
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(i == 0 ? d1 : i == 1 ? d2 : d3, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fseek(f, i == 2 ? 8192 : 4096, SEEK_SET);
+            fputc(0, f);
+            fclose(f);
+        }
+    }
+    struct cz_vm_disk disks[1] = {{.path = d1, .readonly = true}};
+    struct cz_vm_port port = {.host_port = 8080, .guest_port = 80};
+    struct cz_vm_config c = {.name = "one", .kernel = k, .cpus = 1, .memory_mib = 256,
+                             .run_dir = unit_tmpdir(), .disks = disks, .n_disks = 1,
+                             .accel = CZ_ACCEL_TCG, .net = {.kind = CZ_VM_NET_USER}};
+    cz_error err = {0};
+    char *base = cz_vm_template_key(&c, CZ_ACCEL_TCG, &err);
+    CHECK(base != NULL && strlen(base) == 32);
+    struct cz_vm_config o = c;
+    o.name = "two";
+    o.net.ports = &port;
+    o.net.n_ports = 1;
+    o.console_log = "/somewhere/console.log";
+    struct cz_vm_disk same_size[1] = {{.path = d2, .readonly = true}};
+    o.disks = same_size;
+    char *key = cz_vm_template_key(&o, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) == 0);
+    free(key);
+
+    struct cz_vm_config m = c;
+    m.memory_mib = 512;
+    key = cz_vm_template_key(&m, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) != 0);
+    free(key);
+    m = c;
+    m.cpus = 2;
+    key = cz_vm_template_key(&m, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) != 0);
+    free(key);
+    struct cz_vm_disk bigger[1] = {{.path = d3, .readonly = true}};
+    m = c;
+    m.disks = bigger;
+    key = cz_vm_template_key(&m, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) != 0);
+    free(key);
+    struct cz_vm_disk writable[1] = {{.path = d1, .readonly = false}};
+    m = c;
+    m.disks = writable;
+    key = cz_vm_template_key(&m, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) != 0);
+    free(key);
+    m = c;
+    m.net.kind = CZ_VM_NET_NONE;
+    key = cz_vm_template_key(&m, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) != 0);
+    free(key);
+    m = c;
+    m.cmdline = "--debug";
+    key = cz_vm_template_key(&m, CZ_ACCEL_TCG, &err);
+    CHECK(key && base && strcmp(key, base) != 0);
+    free(key);
+
+    m = c;
+    m.vsock = true;
+    m.vsock_cid = 7;
+    CHECK(cz_vm_template_key(&m, CZ_ACCEL_TCG, &err) == NULL);
+    CHECK(strstr(err.msg, "vsock") != NULL);
+    m = c;
+    m.net.kind = CZ_VM_NET_TAP;
+    m.net.tap = "tap0";
+    CHECK(cz_vm_template_key(&m, CZ_ACCEL_TCG, &err) == NULL);
+    struct cz_vm_disk missing[1] = {{.path = "/nonexistent/disk.img", .readonly = true}};
+    m = c;
+    m.disks = missing;
+    CHECK(cz_vm_template_key(&m, CZ_ACCEL_TCG, &err) == NULL);
+    CHECK(strstr(err.msg, "/nonexistent/disk.img") != NULL);
+    free(base);
+}
+
+/* A restored VM's command line: it waits for its state instead of booting, and has the
+ * template's MAC address whatever its name. */
+TEST(restored_vm_waits_for_its_state)
+{
+    char k[256];
+    snprintf(k, sizeof(k), "%s/tr-vmlinux", unit_tmpdir());
+    touch(k);
+    struct cz_vm_config c = {.name = "mine", .kernel = k, .cpus = 1, .memory_mib = 256,
+                             .run_dir = unit_tmpdir(), .accel = CZ_ACCEL_TCG,
+                             .net = {.kind = CZ_VM_NET_USER}};
+    struct cz_argv a = {0}, t = {0};
+    struct cz_vm_paths p = {.agent_socket = "/r/a", .control_socket = "/r/c"};
+    cz_error err = {0};
+    CHECK_OK(cz_vmm_qemu.build_argv(&c, CZ_ACCEL_TCG, &p, &a, &err), &err);
+    CHECK(!has_arg(a.v, "-incoming"));
+    struct cz_vm_paths r = {.agent_socket = "/r/a", .control_socket = "/r/c", .template = true,
+                            .incoming = true};
+    CHECK_OK(cz_vmm_qemu.build_argv(&c, CZ_ACCEL_TCG, &r, &t, &err), &err);
+    int incoming = 0;
+    for (size_t i = 0; i + 1 < t.n; i++)
+        if (!strcmp(t.v[i], "-incoming") && !strcmp(t.v[i + 1], "defer"))
+            incoming = 1;
+    CHECK(incoming);
+    struct cz_vm_config other = c;
+    other.name = "another";
+    struct cz_argv t2 = {0};
+    CHECK_OK(cz_vmm_qemu.build_argv(&other, CZ_ACCEL_TCG, &r, &t2, &err), &err);
+    const char *mac1 = NULL, *mac2 = NULL;
+    for (size_t i = 0; i < t.n; i++)
+        if (strstr(t.v[i], "mac="))
+            mac1 = strstr(t.v[i], "mac=");
+    for (size_t i = 0; i < t2.n; i++)
+        if (strstr(t2.v[i], "mac="))
+            mac2 = strstr(t2.v[i], "mac=");
+    CHECK(mac1 && mac2 && strcmp(mac1, mac2) == 0);
+    cz_argv_free(&a);
+    cz_argv_free(&t);
+    cz_argv_free(&t2);
+}
