@@ -1115,7 +1115,8 @@ static void templates_trim(const char *base, const char *keep)
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && (t[j].used.tv_sec > t[j - 1].used.tv_sec ||
                                      (t[j].used.tv_sec == t[j - 1].used.tv_sec &&
-                                      t[j].used.tv_nsec > t[j - 1].used.tv_nsec)); j--) {
+                                      t[j].used.tv_nsec > t[j - 1].used.tv_nsec));
+             j--) {
             struct tpl x = t[j];
             t[j] = t[j - 1];
             t[j - 1] = x;

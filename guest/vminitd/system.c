@@ -321,8 +321,7 @@ static int list_disks(blk_disk **out, size_t *n_out, cz_error *err)
         if (*end || index > 1000000 || strlen(e->d_name) >= sizeof(disks->device))
             continue;
         if (n == MAX_RESCAN_DISKS) {
-            rc = cz_error_set(err, E2BIG, "restored: disks: more than %d disks",
-                              MAX_RESCAN_DISKS);
+            rc = cz_error_set(err, E2BIG, "restored: disks: more than %d disks", MAX_RESCAN_DISKS);
             break;
         }
         disks = cz_xrealloc(disks, (n + 1) * sizeof(*disks));
@@ -330,8 +329,7 @@ static int list_disks(blk_disk **out, size_t *n_out, cz_error *err)
         k->index = (unsigned)index;
         strcpy(k->device, e->d_name);
         if (!disk_name(k->device, k->name, sizeof(k->name))) {
-            rc = cz_error_set(err, ENODEV, "restored: disks: %s has no block device",
-                              k->device);
+            rc = cz_error_set(err, ENODEV, "restored: disks: %s has no block device", k->device);
             break;
         }
         n++;

@@ -110,8 +110,8 @@ CZ_PUBLIC char **cz_vm_argv(const struct cz_vm_config *c, enum cz_accel accel, c
  * identities) and everything the guest sees when it boots (command line, CPUs, memory,
  * accelerator, the number, kind and size of the disks, the shares' tags, the network
  * kind).
- * Allocated hex (32 digits); NULL with err when c cannot start from a template (vsock, a tap device,
- * an explicit MAC address). */
+ * Allocated hex (32 digits); NULL with err when c cannot start from a template (vsock, a tap
+ * device, an explicit MAC address). */
 CZ_PUBLIC char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel,
                                    cz_error *err);
 

@@ -244,8 +244,8 @@ static int qemu_control_pass_fd(int fd, int pass, const char *name, int timeout_
         struct cmsghdr align;
     } u;
     memset(&u, 0, sizeof(u));
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof(u.buf)};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
@@ -262,8 +262,7 @@ static int qemu_control_pass_fd(int fd, int pass, const char *name, int timeout_
     }
     if (n < 0)
         return cz_error_errno(err, errno, "qmp: send a file");
-    if ((size_t)n < iov.iov_len &&
-        cz_write_all(fd, cmd + n, iov.iov_len - (size_t)n) < 0)
+    if ((size_t)n < iov.iov_len && cz_write_all(fd, cmd + n, iov.iov_len - (size_t)n) < 0)
         return cz_error_errno(err, errno, "qmp: write");
     return read_reply(fd, NULL, timeout_ms, err);
 }

@@ -57,8 +57,8 @@ static void view_init(struct view *v, const struct cz_vm_config *c, enum cz_acce
     for (size_t i = 0; i < c->n_shares && i < CZ_VM_MAX_SHARES; i++) {
         char *p = cz_xasprintf("%s/share%zu", dir, i);
         v->paths[CZ_VM_MAX_DISKS + i] = p;
-        v->shares[i] = (struct cz_vm_share){.tag = c->shares[i].tag, .path = p,
-                                            .readonly = c->shares[i].readonly};
+        v->shares[i] = (struct cz_vm_share){
+            .tag = c->shares[i].tag, .path = p, .readonly = c->shares[i].readonly};
     }
     v->c.disks = v->disks;
     v->c.shares = v->shares;
@@ -91,8 +91,7 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
         return cz_error_set(err, ENOTSUP, "no template with vsock (the context id is the VM's)"),
                NULL;
     if (c->net.kind == CZ_VM_NET_TAP || c->net.mac)
-        return cz_error_set(err, ENOTSUP, "no template with a tap device or a chosen MAC"),
-               NULL;
+        return cz_error_set(err, ENOTSUP, "no template with a tap device or a chosen MAC"), NULL;
     if (c->n_disks > CZ_VM_MAX_DISKS || c->n_shares > CZ_VM_MAX_SHARES)
         return cz_error_set(err, EINVAL, "too many disks or shares"), NULL;
     /* the template's QEMU command line, from fixed stand-in paths, says the rest */
@@ -159,8 +158,8 @@ static int save(cz_vm *vm, int state_fd, int timeout_ms, cz_error *err)
     /* not paused first: the state then says "running", and a restored VM runs as soon as
      * it is loaded (migration stops the VM itself for its last step) */
     if (vm->ops->control_pass_fd(vm->control_fd, state_fd, "state", 5000, err) < 0 ||
-        cz_vm_qmp(vm, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:state\"}}", NULL,
-                  err) < 0)
+        cz_vm_qmp(vm, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:state\"}}", NULL, err) <
+            0)
         return -1;
     uint64_t deadline = cz_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     for (;;) {
@@ -188,8 +187,8 @@ static int save(cz_vm *vm, int state_fd, int timeout_ms, cz_error *err)
 
 int cz_vm_template_load(cz_vm *vm, cz_error *err)
 {
-    if (cz_vm_qmp(vm, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:3\"}}",
-                  NULL, err) < 0)
+    if (cz_vm_qmp(vm, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:3\"}}", NULL,
+                  err) < 0)
         return cz_error_wrap(err, "restore the VM template");
     return 0;
 }
@@ -245,8 +244,7 @@ static int build_in(const struct cz_vm_config *c, enum cz_accel accel, const cha
             goto out;
         }
         if (cz_now_ns() > deadline) {
-            cz_error_set(err, ETIMEDOUT, "the template VM was not ready within %d ms",
-                         timeout_ms);
+            cz_error_set(err, ETIMEDOUT, "the template VM was not ready within %d ms", timeout_ms);
             goto out;
         }
         struct timespec ts = {0, 2 * 1000 * 1000};

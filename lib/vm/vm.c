@@ -203,9 +203,11 @@ int cz_vm_config_validate(const struct cz_vm_config *c, cz_error *err)
         return cz_error_set(err, ENAMETOOLONG, "invalid VM configuration: run directory %s is "
                                                "too long for unix sockets",
                             c->run_dir);
-    if (c->template_dir && (!safe_token(c->template_dir) || c->vsock || c->net.kind == CZ_VM_NET_TAP))
-        return cz_error_set(err, EINVAL, "invalid VM configuration: template %s (no ',' in its "
-                                         "path; not with vsock or a tap device)",
+    if (c->template_dir &&
+        (!safe_token(c->template_dir) || c->vsock || c->net.kind == CZ_VM_NET_TAP))
+        return cz_error_set(err, EINVAL,
+                            "invalid VM configuration: template %s (no ',' in its "
+                            "path; not with vsock or a tap device)",
                             c->template_dir);
     if (c->accel == CZ_ACCEL_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
         return cz_error_errno(err, errno, "invalid VM configuration: KVM requested but /dev/kvm");
@@ -436,8 +438,9 @@ static int start_restored(const struct cz_vm_config *c, cz_vm **out, cz_error *e
             int out_fd = open(c->console_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
             if (out_fd >= 0) {
                 cz_write_all(out_fd, text, len);
-                dprintf(out_fd, "[containerization: this VM was restored from the template %s, "
-                                "whose boot is above]\n",
+                dprintf(out_fd,
+                        "[containerization: this VM was restored from the template %s, "
+                        "whose boot is above]\n",
                         c->template_dir);
                 close(out_fd);
             }

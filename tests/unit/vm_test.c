@@ -218,9 +218,15 @@ TEST(template_key_follows_what_the_guest_sees)
     }
     struct cz_vm_disk disks[1] = {{.path = d1, .readonly = true}};
     struct cz_vm_port port = {.host_port = 8080, .guest_port = 80};
-    struct cz_vm_config c = {.name = "one", .kernel = k, .cpus = 1, .memory_mib = 256,
-                             .run_dir = unit_tmpdir(), .disks = disks, .n_disks = 1,
-                             .accel = CZ_ACCEL_TCG, .net = {.kind = CZ_VM_NET_USER}};
+    struct cz_vm_config c = {.name = "one",
+                             .kernel = k,
+                             .cpus = 1,
+                             .memory_mib = 256,
+                             .run_dir = unit_tmpdir(),
+                             .disks = disks,
+                             .n_disks = 1,
+                             .accel = CZ_ACCEL_TCG,
+                             .net = {.kind = CZ_VM_NET_USER}};
     cz_error err = {0};
     char *base = cz_vm_template_key(&c, CZ_ACCEL_TCG, &err);
     CHECK(base != NULL && strlen(base) == 32);
@@ -292,16 +298,20 @@ TEST(restored_vm_waits_for_its_state)
     char k[256];
     snprintf(k, sizeof(k), "%s/tr-vmlinux", unit_tmpdir());
     touch(k);
-    struct cz_vm_config c = {.name = "mine", .kernel = k, .cpus = 1, .memory_mib = 256,
-                             .run_dir = unit_tmpdir(), .accel = CZ_ACCEL_TCG,
+    struct cz_vm_config c = {.name = "mine",
+                             .kernel = k,
+                             .cpus = 1,
+                             .memory_mib = 256,
+                             .run_dir = unit_tmpdir(),
+                             .accel = CZ_ACCEL_TCG,
                              .net = {.kind = CZ_VM_NET_USER}};
     struct cz_argv a = {0}, t = {0};
     struct cz_vm_paths p = {.agent_socket = "/r/a", .control_socket = "/r/c"};
     cz_error err = {0};
     CHECK_OK(cz_vmm_qemu.build_argv(&c, CZ_ACCEL_TCG, &p, &a, &err), &err);
     CHECK(!has_arg(a.v, "-incoming"));
-    struct cz_vm_paths r = {.agent_socket = "/r/a", .control_socket = "/r/c", .template = true,
-                            .incoming = true};
+    struct cz_vm_paths r = {
+        .agent_socket = "/r/a", .control_socket = "/r/c", .template = true, .incoming = true};
     CHECK_OK(cz_vmm_qemu.build_argv(&c, CZ_ACCEL_TCG, &r, &t, &err), &err);
     int incoming = 0;
     for (size_t i = 0; i + 1 < t.n; i++)
