@@ -157,7 +157,12 @@ static int save(cz_vm *vm, int state_fd, int timeout_ms, cz_error *err)
 {
     /* not paused first: the state then says "running", and a restored VM runs as soon as
      * it is loaded (migration stops the VM itself for its last step) */
-    if (vm->ops->control_pass_fd(vm->control_fd, state_fd, "state", 5000, err) < 0 ||
+    /* QEMU throttles a migration to 128 MiB/s by default: a file takes what it gets */
+    if (cz_vm_qmp(vm,
+                  "{\"execute\":\"migrate-set-parameters\","
+                  "\"arguments\":{\"max-bandwidth\":1099511627776}}",
+                  NULL, err) < 0 ||
+        vm->ops->control_pass_fd(vm->control_fd, state_fd, "state", 5000, err) < 0 ||
         cz_vm_qmp(vm, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:state\"}}", NULL, err) <
             0)
         return -1;
