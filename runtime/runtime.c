@@ -46,6 +46,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +90,7 @@ struct rt {
     int ready_fd;
     char *console; /* the VM's console log */
     char *template_dir; /* the VM was restored from this template */
+    ino_t template_ino; /* its state file (a replaced template is not discarded) */
     bool no_template;   /* boot, even where a template would fit */
     bool maintenance; /* serving cp on a container that is not running */
     int lifeline_fd;  /* maintenance: EOF when the CLI is done */
@@ -1013,9 +1015,9 @@ static cz_rpc_client *vsock_connect(struct rt *rt, cz_error *err)
 }
 
 /* Connect to the agent and wait for its first answer (the guest boots meanwhile). */
-static int agent_connect(struct rt *rt, cz_error *err)
+static int agent_connect(struct rt *rt, int timeout_s, cz_error *err)
 {
-    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_env("CZ_BOOT_TIMEOUT", 60) * 1000000000ull;
+    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_s * 1000000000ull;
     Cz__Agent__V1__StatRequest st = CZ__AGENT__V1__STAT_REQUEST__INIT;
     st.path = (char *)"/";
     cz_error e = {0};
@@ -1048,7 +1050,7 @@ static int agent_connect(struct rt *rt, cz_error *err)
     }
     return cz_error_set(err, ETIMEDOUT,
                         "the guest agent did not answer within %d s (last error: %s; see logs --boot)",
-                        timeout_env("CZ_BOOT_TIMEOUT", 60), e.msg[0] ? e.msg : "none");
+                        timeout_s, e.msg[0] ? e.msg : "none");
 }
 
 static int volume_path(struct rt *rt, const char *name, char **out, cz_error *err)
@@ -1075,9 +1077,21 @@ static bool templates_wanted(enum cz_accel accel)
     return accel == CZ_ACCEL_TCG;
 }
 
-/* At most this many templates (each holds its booted guest's memory, ~30-50 MiB, on the
- * run directory's filesystem, tmpfs by default): the least recently used go first. */
-#define TEMPLATES_KEEP 4
+/* Templates hold their booted guest's memory (about 24 MiB + 20 MiB per GiB of guest RAM)
+ * on the run directory's filesystem, a tmpfs by default: at most this many and this many
+ * bytes, the least recently used removed first. */
+#define TEMPLATES_KEEP 8
+#define TEMPLATES_BUDGET (512ull << 20)
+/* A layout whose template failed to build or to run is not tried again for this long. */
+#define TEMPLATE_RETRY_S 600
+/* Markers beside the templates (KEY.seen, KEY.failed) older than this go. */
+#define TEMPLATE_MARK_MAX_S (7 * 24 * 3600)
+
+static bool pid_dead(const char *s)
+{
+    long pid = strtol(s, NULL, 10);
+    return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
 
 static void templates_trim(const char *base, const char *keep)
 {
@@ -1087,31 +1101,36 @@ static void templates_trim(const char *base, const char *keep)
     struct tpl {
         char *name;
         struct timespec used;
-    } t[64];
+        uint64_t bytes;
+    } t[256];
     size_t n = 0;
     struct dirent *e;
+    time_t now = time(NULL);
     while ((e = readdir(d)) && n < CZ_ARRAY_SIZE(t)) {
-        /* what a killed runtime left: KEY.tmp-PID (a build), KEY.bad-PID, KEY.old-PID */
-        const char *dash = strrchr(e->d_name, '-');
+        if (e->d_name[0] == '.')
+            continue;
+        cz_autofree char *path = cz_xasprintf("%s/%s", base, e->d_name);
         const char *dot = strchr(e->d_name, '.');
-        if (dot && dash && dash > dot && strcmp(dot, ".lock") != 0) {
-            long pid = strtol(dash + 1, NULL, 10);
-            if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-                cz_autofree char *left = cz_xasprintf("%s/%s", base, e->d_name);
-                cz_rm_rf(left, NULL);
-            }
+        const char *dash = strrchr(e->d_name, '-');
+        struct stat st;
+        if (dot && dash && dash > dot) {
+            /* what a killed runtime left: KEY.tmp-PID (a build), KEY.bad-PID, KEY.old-PID */
+            if (pid_dead(dash + 1))
+                cz_rm_rf(path, NULL);
             continue;
         }
-        if (e->d_name[0] == '.' || dot)
-            continue; /* locks */
-        cz_autofree char *state = cz_xasprintf("%s/%s/state", base, e->d_name);
-        struct stat st;
+        if (dot) { /* KEY.lock, KEY.seen, KEY.failed: old ones go */
+            if (stat(path, &st) == 0 && now - st.st_mtime > TEMPLATE_MARK_MAX_S)
+                unlink(path);
+            continue;
+        }
+        cz_autofree char *state = cz_xasprintf("%s/state", path);
         if (stat(state, &st) < 0 || !strcmp(e->d_name, keep))
             continue;
-        t[n++] = (struct tpl){cz_xstrdup(e->d_name), st.st_mtim};
+        t[n++] = (struct tpl){cz_xstrdup(e->d_name), st.st_mtim, (uint64_t)st.st_blocks * 512};
     }
     closedir(d);
-    /* newest first; everything past the ones kept (the new one counts) goes */
+    /* newest first; past the count or the bytes (the kept one counts for one) they go */
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && (t[j].used.tv_sec > t[j - 1].used.tv_sec ||
                                      (t[j].used.tv_sec == t[j - 1].used.tv_sec &&
@@ -1121,21 +1140,45 @@ static void templates_trim(const char *base, const char *keep)
             t[j] = t[j - 1];
             t[j - 1] = x;
         }
+    cz_autofree char *kept_state = cz_xasprintf("%s/%s/state", base, keep);
+    struct stat ks;
+    uint64_t total = stat(kept_state, &ks) == 0 ? (uint64_t)ks.st_blocks * 512 : 0;
     for (size_t i = 0; i < n; i++) {
-        if (i + 1 >= TEMPLATES_KEEP) {
+        total += t[i].bytes;
+        if (i + 1 >= TEMPLATES_KEEP || total > TEMPLATES_BUDGET) {
             cz_autofree char *dir = cz_xasprintf("%s/%s", base, t[i].name);
             cz_autofree char *gone = cz_xasprintf("%s.old-%d", dir, (int)getpid());
-            cz_autofree char *lock = cz_xasprintf("%s.lock", dir);
-            if (rename(dir, gone) == 0) /* VMs running from it keep their mapping */
+            /* a VM restored from it has read its state already: nothing running needs it */
+            if (rename(dir, gone) == 0)
                 cz_rm_rf(gone, NULL);
-            unlink(lock);
+            total -= t[i].bytes;
         }
         free(t[i].name);
     }
 }
 
-/* The template directory vc can start from, built (once, under a lock) if missing;
- * NULL: boot (the reason is in the runtime's log). */
+/* A marker file's age in seconds; -1 when there is none. */
+static long mark_age(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -1;
+    return (long)(time(NULL) - st.st_mtime);
+}
+
+static void mark(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* The template directory vc can start from; NULL: boot (why is in the runtime's log under
+ * --debug). The first container of a layout only marks it seen and boots: a layout used
+ * once (a copy into a stopped container, an image run once) costs no template. The next
+ * one builds it, if it gets the layout's lock at once (else it boots: waiting for another
+ * builder is no faster), there is room for it, and no build or run of that layout failed
+ * in the last 10 minutes. */
 static char *template_for(struct rt *rt, const struct cz_vm_config *vc)
 {
     if (rt->no_template || !templates_wanted(vc->accel))
@@ -1149,40 +1192,66 @@ static char *template_for(struct rt *rt, const struct cz_vm_config *vc)
     cz_autofree char *base = cz_container_templates_dir();
     char *dir = cz_xasprintf("%s/%s", base, key);
     cz_autofree char *state = cz_xasprintf("%s/state", dir);
-    if (access(state, R_OK) == 0) {
+    struct stat st;
+    if (stat(state, &st) == 0) {
         utimensat(AT_FDCWD, state, NULL, 0); /* recently used */
+        rt->template_ino = st.st_ino;
         return dir;
     }
+    cz_autofree char *seen = cz_xasprintf("%s/%s.seen", base, key);
+    cz_autofree char *failed = cz_xasprintf("%s/%s.failed", base, key);
     cz_autofree char *lock = cz_xasprintf("%s/%s.lock", base, key);
+    long failed_age = mark_age(failed);
+    const char *why = NULL;
+    struct statvfs vfs;
+    uint64_t want = (24ull << 20) + vc->memory_mib * (20ull << 10);
     int fd = -1;
-    if (cz_mkdir_p(base, 0700, &e) < 0 ||
-        (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) < 0 ||
-        cz_vm_template_build(vc, vc->accel, dir, VMINITD_READY,
-                             timeout_env("CZ_BOOT_TIMEOUT", 60) * 1000, &e) < 0) {
-        if (!e.msg[0])
-            cz_error_errno(&e, errno, "lock %s", lock);
+    if (cz_mkdir_p(base, 0700, &e) < 0) {
+        why = e.msg;
+    } else if (mark_age(seen) < 0) {
+        mark(seen);
+        why = "first container of this layout";
+    } else if (failed_age >= 0 && failed_age < TEMPLATE_RETRY_S) {
+        why = "its template failed in the last 10 minutes";
+    } else if (statvfs(base, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < 4 * want) {
+        why = "too little free space in the run directory";
+    } else if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+               flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        why = "another container is building the template";
+    } else if (stat(state, &st) == 0) {
+        rt->template_ino = st.st_ino; /* built while we looked */
+    } else if (cz_vm_template_build(vc, vc->accel, dir, VMINITD_READY,
+                                    timeout_env("CZ_BOOT_TIMEOUT", 60) * 1000, &e) < 0) {
         fprintf(stderr, "container-runtime: no VM template (booting instead): %s\n", e.msg);
-        free(dir);
-        dir = NULL;
-    } else {
+        mark(failed);
+        why = "the build failed";
+    } else if (stat(state, &st) == 0) {
+        rt->template_ino = st.st_ino;
         templates_trim(base, key);
+    } else {
+        why = "the template is gone";
     }
     if (fd >= 0)
         close(fd);
+    if (why) {
+        cz_debug("no VM template: %s", why);
+        free(dir);
+        return NULL;
+    }
     return dir;
 }
 
-/* A template that failed a VM goes (VMs running from it keep their mapping). */
-static void template_discard(struct rt *rt)
+/* A template that failed a VM (and a cold boot then worked) goes, unless it was replaced
+ * meanwhile; its layout is not tried again for a while. */
+static void template_discard(const char *dir, ino_t ino)
 {
-    if (!rt->template_dir)
-        return;
-    cz_autofree char *gone = cz_xasprintf("%s.bad-%d", rt->template_dir, (int)getpid());
-    if (rename(rt->template_dir, gone) == 0)
+    cz_autofree char *state = cz_xasprintf("%s/state", dir);
+    cz_autofree char *failed = cz_xasprintf("%s.failed", dir);
+    cz_autofree char *gone = cz_xasprintf("%s.bad-%d", dir, (int)getpid());
+    struct stat st;
+    mark(failed);
+    if (stat(state, &st) == 0 && st.st_ino == ino && rename(dir, gone) == 0)
         cz_rm_rf(gone, NULL);
-    free(rt->template_dir);
-    rt->template_dir = NULL;
-    rt->no_template = true;
 }
 
 static int boot(struct rt *rt, cz_error *err)
@@ -1298,12 +1367,18 @@ static int boot(struct rt *rt, cz_error *err)
         vc.template_dir = rt->template_dir = template_for(rt, &vc);
     if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0) {
         if (vc.template_dir) {
+            /* boot instead; the template is to blame only if that works */
             fprintf(stderr, "container-runtime: restoring the VM template failed (%s): booting\n",
                     err->msg);
-            template_discard(rt);
-            vc.template_dir = NULL;
-            if (cz_vm_start(&vc, &rt->vm, err) < 0)
+            rt->template_dir = NULL;
+            rt->no_template = true;
+            struct cz_vm_config cold = vc;
+            cold.template_dir = NULL;
+            if (cz_vm_start(&cold, &rt->vm, err) < 0)
                 r = -1;
+            else
+                template_discard(vc.template_dir, rt->template_ino);
+            free((char *)vc.template_dir);
         } else if (vc.vsock) {
             /* a context id in use, or vsock refused: the serial channel always works */
             cz_debug("vsock VM failed (%s): again with virtio-serial", err->msg);
@@ -1323,19 +1398,41 @@ static int boot(struct rt *rt, cz_error *err)
     return 0;
 }
 
-/* Boot (or restore) the VM and connect to its agent. A restored VM that does not answer
- * is given one cold boot: the template is discarded. */
+/* A restored VM's first call: its own random state, its disks' cached blocks dropped. */
+static int restored_call(struct rt *rt, cz_error *err)
+{
+    uint8_t entropy[64];
+    if (getrandom(entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
+        return cz_error_errno(err, errno, "getrandom");
+    Cz__Agent__V1__RestoredRequest rq = CZ__AGENT__V1__RESTORED_REQUEST__INIT;
+    rq.entropy.data = entropy;
+    rq.entropy.len = sizeof(entropy);
+    rq.flush_disks = true;
+    return agent_unary(rt, "Restored", &rq.base, NULL, err);
+}
+
+/* A restored VM answers within tens of milliseconds; one that does not within this many
+ * seconds is given up for a cold boot (CZ_BOOT_TIMEOUT bounds a boot). */
+#define RESTORED_ANSWER_S 15
+
+/* Boot (or restore) the VM and connect to its agent. A restored VM that does not answer or
+ * cannot be made its own (an initfs older than the template's protocol, a broken state) is
+ * replaced by a cold boot; if that works, the template was to blame and goes. */
 static int start_vm(struct rt *rt, cz_error *err)
 {
+    int boot_s = timeout_env("CZ_BOOT_TIMEOUT", 60);
     if (boot(rt, err) < 0)
         return -1;
-    if (agent_connect(rt, err) == 0)
-        return 0;
     if (!rt->template_dir)
-        return -1;
+        return agent_connect(rt, boot_s, err);
+    if (agent_connect(rt, CZ_MIN(boot_s, RESTORED_ANSWER_S), err) == 0 &&
+        restored_call(rt, err) == 0)
+        return 0;
     fprintf(stderr, "container-runtime: the VM restored from a template failed (%s): booting\n",
             err->msg);
-    template_discard(rt);
+    char *bad = rt->template_dir;
+    rt->template_dir = NULL;
+    rt->no_template = true;
     if (rt->agent) {
         cz_rpc_client_free(rt->agent);
         rt->agent = NULL;
@@ -1348,9 +1445,11 @@ static int start_vm(struct rt *rt, cz_error *err)
     rt->vm = NULL;
     rt->vm_gone = false;
     memset(err, 0, sizeof(*err));
-    if (boot(rt, err) < 0)
-        return -1;
-    return agent_connect(rt, err);
+    int r = boot(rt, err) < 0 || agent_connect(rt, boot_s, err) < 0 ? -1 : 0;
+    if (r == 0)
+        template_discard(bad, rt->template_ino);
+    free(bad);
+    return r;
 }
 
 static int setup_guest_calls(struct rt *rt, cz_error *err);
@@ -1392,18 +1491,6 @@ static int setup_guest(struct rt *rt, cz_error *err)
 static int setup_guest_calls(struct rt *rt, cz_error *err)
 {
     cz_container_config *c = &rt->c;
-    if (rt->template_dir) {
-        /* restored: first its own random state and its own disks */
-        uint8_t entropy[64];
-        if (getrandom(entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy))
-            return cz_error_errno(err, errno, "getrandom");
-        Cz__Agent__V1__RestoredRequest rq = CZ__AGENT__V1__RESTORED_REQUEST__INIT;
-        rq.entropy.data = entropy;
-        rq.entropy.len = sizeof(entropy);
-        rq.flush_disks = true;
-        if (agent_unary(rt, "Restored", &rq.base, NULL, err) < 0)
-            return -1;
-    }
     /* the guest's clock starts wherever: give it ours */
     Cz__Agent__V1__SetTimeRequest t = CZ__AGENT__V1__SET_TIME_REQUEST__INIT;
     t.unix_nanos = wall_ns();

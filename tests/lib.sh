@@ -42,6 +42,12 @@ expect_fail() {
     pass "$name"
 }
 cz() { "$CZ_BIN" "$@"; }
+# What containers left in the run directory ($CONTAINER_RUN_DIR): VM templates are kept on
+# purpose (docs/vm.md "Templates"), half-built or discarded ones are not.
+run_leftovers() {
+    ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -v '^templates$'
+    ls "$CONTAINER_RUN_DIR/templates" 2>/dev/null | grep -E '\.(tmp|bad|old)-'
+}
 
 # A free TCP port on 127.0.0.1.
 free_port() {

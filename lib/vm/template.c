@@ -1,6 +1,6 @@
-/* VM templates: boot a VM layout once, pause it when its init is ready and save it
- * (RAM as a file, devices' state beside it); VMs of the same layout then start from the
- * saved state instead of booting, mapping the RAM file copy-on-write (include/cz/vm.h). */
+/* VM templates: boot a VM layout once, and when its init is ready have QEMU save it (RAM and
+ * devices' state, one file); VMs of the same layout then load that state instead of
+ * booting (include/cz/vm.h, docs/vm.md "Templates"). */
 #include <cz/vm.h>
 
 #include "base/fs.h"
@@ -78,9 +78,11 @@ static void add_identity(cz_buf *b, const char *what, const char *path)
 {
     struct stat st;
     if (path && stat(path, &st) == 0)
-        cz_buf_printf(b, "%s %s %llu:%llu %lld %lld.%09ld\n", what, path,
+        /* ctime too: a file rewritten in place with its mtime put back is another file */
+        cz_buf_printf(b, "%s %s %llu:%llu %lld %lld.%09ld %lld.%09ld\n", what, path,
                       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-                      (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+                      (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                      (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
     else
         cz_buf_printf(b, "%s %s missing\n", what, path ? path : "");
 }
@@ -117,8 +119,21 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
     add_identity(&b, "qemu", qemu ? qemu : a.v[0]);
     add_identity(&b, "kernel", c->kernel);
     add_identity(&b, "initrd", c->initrd);
-    for (size_t i = 0; i < a.n; i++)
+    for (size_t i = 0; i < a.n; i++) {
+        if (i > 0 && !strcmp(a.v[i - 1], "-append")) {
+            /* The host's clock rate hints (tsc_early_khz=, lpj=) come from "cpu MHz", which
+             * moves on hosts that scale their frequency: left out, or every run would be
+             * another layout. A restored guest keeps the template's calibration. */
+            cz_autofree char *words = cz_xstrdup(a.v[i]);
+            char *save = NULL;
+            for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                if (!cz_str_has_prefix(w, "tsc_early_khz=") && !cz_str_has_prefix(w, "lpj="))
+                    cz_buf_printf(&b, "%s ", w);
+            cz_buf_printf(&b, "\n");
+            continue;
+        }
         cz_buf_printf(&b, "%s\n", a.v[i]);
+    }
     cz_argv_free(&a);
     for (size_t i = 0; i < c->n_disks; i++)
         cz_buf_printf(&b, "disk%zu %lld bytes\n", i, (long long)v.sizes[i]);

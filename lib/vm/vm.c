@@ -373,6 +373,9 @@ int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() == 1)
             _exit(127);
+        /* fd3 out of the way of stdio first (a caller may run with 0-2 closed) */
+        if (fd3 >= 0 && fd3 < 3)
+            fd3 = fcntl(fd3, F_DUPFD, 10);
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
         dup2(logfd, 1);

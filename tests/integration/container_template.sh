@@ -19,13 +19,18 @@ on_exit "for c in \$(\"$CZ_BIN\" ls -aq 2>/dev/null); do \"$CZ_BIN\" rm -f \$c >
 ntemplates() { find "$tdir" -mindepth 2 -maxdepth 2 -name state 2>/dev/null | wc -l; }
 M=(-m 256M --cpus 1)
 
-# 1. the first run builds a template, the second starts from it
+# 1. the first run of a layout only marks it seen (a layout used once costs no template);
+# the second builds the template; the third starts from it
 out=$(cz run --rm "${M[@]}" tpl:small sh -c 'echo first')
 check "template: the first run prints its output" [ "$out" = first ]
-check "template: the first run left one template" [ "$(ntemplates)" = 1 ]
+check "template: the first run of a layout makes no template" [ "$(ntemplates)" = 0 ]
+check "template: but marks the layout seen" [ -n "$(find "$tdir" -name '*.seen')" ]
+out=$(cz run --rm "${M[@]}" tpl:small sh -c 'echo second')
+check "template: the second run prints its output" [ "$out" = second ]
+check "template: the second run left one template" [ "$(ntemplates)" = 1 ]
 cz run -d --name t1 "${M[@]}" tpl:small sleep 600 >/dev/null
 boot=$(cz logs --boot t1)
-check "template: the second container was restored from it (logs --boot says so)" \
+check "template: the third container was restored from it (logs --boot says so)" \
     grep -q 'restored from the template' <<<"$boot"
 check "template: logs --boot still shows the template's boot" grep -q 'vminitd: serving on' <<<"$boot"
 check "template: no second template for the same layout" [ "$(ntemplates)" = 1 ]
@@ -52,6 +57,7 @@ check "template: and have different boot ids ($b1 / $b2)" [ "$b1" != "$b2" ]
 cz rm -f t1 t2 >/dev/null
 
 # 4. another image (another disk size) and another memory size: other templates, right sizes
+cz run --rm "${M[@]}" tpl:big true
 out=$(cz run --rm "${M[@]}" tpl:big sh -c 'cat /sys/block/vda/size; head -c 5 /filler | od -An -tx1')
 want_img=$(($(stat -c %s "$(ls -S "$CONTAINER_ROOT"/snapshots/*.ext4 | head -1)") / 512))
 check "template: the bigger image's disk has its own size ($want_img sectors)" \
@@ -59,19 +65,33 @@ check "template: the bigger image's disk has its own size ($want_img sectors)" \
 check "template: and its own contents" \
     [ "$(tail -1 <<<"$out" | tr -d ' ')" = "$(head -c 5 "$T/big/filler" | od -An -tx1 | tr -d ' ')" ]
 cz run --rm -m 320M --cpus 1 tpl:small true
+cz run --rm -m 320M --cpus 1 tpl:small true
 check "template: a layout per image size and memory size (3 templates)" [ "$(ntemplates)" = 3 ]
-cz run --rm "${M[@]}" tpl:big true
+out=$(cz run --rm "${M[@]}" tpl:big sh -c 'cat /sys/block/vda/size')
+check "template: the bigger image restored has its size too" [ "$out" = "$want_img" ]
+cz run --rm "${M[@]}" --storage-opt size=1G tpl:small true
 out=$(cz run --rm "${M[@]}" --storage-opt size=1G tpl:small cat /sys/block/vdb/size)
 check "template: --storage-opt size=1G is seen as 1 GiB (2097152 sectors)" [ "$out" = 2097152 ]
 
-# 5. a broken template: the run still works (a cold boot), the template is rebuilt
+# 5. a broken template: the run still works (a cold boot), the template goes and its layout
+# is not tried again for 10 minutes; then it is rebuilt
+rm -rf "$tdir"
+cz run --rm "${M[@]}" tpl:small true
+cz run --rm "${M[@]}" tpl:small true
+ntpl=$(ntemplates)
+check "template: made again from scratch" [ "$ntpl" = 1 ]
 for s in "$tdir"/*/state; do : >"$s"; done
 out=$(cz run --rm "${M[@]}" tpl:small echo cold)
 check "template: a run over a broken template still works" [ "$out" = cold ]
+check "template: the broken template is gone" [ "$(ntemplates)" = $((ntpl - 1)) ]
+check "template: and its layout is marked failed" [ -n "$(find "$tdir" -name '*.failed')" ]
 out=$(cz run --rm "${M[@]}" tpl:small echo again)
-check "template: and the next one too" [ "$out" = again ]
-check "template: the broken template was replaced (its state is not empty)" \
-    [ -n "$(find "$tdir" -mindepth 2 -name state -size +1k)" ]
+check "template: the next run boots and works" [ "$out" = again ]
+check "template: without rebuilding it yet" [ "$(ntemplates)" = $((ntpl - 1)) ]
+touch -d '11 minutes ago' "$tdir"/*.failed
+cz run --rm "${M[@]}" tpl:small true
+check "template: 10 minutes later it is rebuilt (its state is not empty)" \
+    [ "$(find "$tdir" -mindepth 2 -name state -size +1k | wc -l)" = "$ntpl" ]
 
 # 6. CZ_VM_TEMPLATE=0: a cold boot, no template made
 rm -rf "$tdir"
@@ -79,8 +99,21 @@ out=$(CZ_VM_TEMPLATE=0 cz run --rm "${M[@]}" tpl:small echo booted)
 check "template: CZ_VM_TEMPLATE=0 runs" [ "$out" = booted ]
 check "template: and makes no template" [ "$(ntemplates)" = 0 ]
 
-# 7. containers started together with no template yet: all run, one template made; what a
-# killed builder left (KEY.tmp-PID of a dead PID) is cleared by the next build
+# 7. a layout's builder holds its lock: others boot at once rather than wait; then three
+# containers started together, one builds, all run; a killed builder's leftovers
+# (KEY.tmp-PID of a dead PID) are cleared by the next build
+cz run --rm "${M[@]}" tpl:small true # seen
+key=$(basename "$(find "$tdir" -name '*.seen' | head -1)" .seen)
+/usr/bin/python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "w"); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(120)' "$tdir/$key.lock" &
+lockpid=$!
+on_exit "kill $lockpid"
+for _ in $(seq 1 200); do flock -n "$tdir/$key.lock" true || break; sleep 0.05; done
+out=$(cz run --rm "${M[@]}" tpl:small echo nowait)
+check "template: with the layout's lock held elsewhere a run still works" [ "$out" = nowait ]
+check "template: and builds nothing" [ "$(ntemplates)" = 0 ]
+kill "$lockpid"
+wait "$lockpid" 2>/dev/null
 mkdir -p "$tdir/0123abcd.tmp-4194000"
 pids=()
 for i in 1 2 3; do

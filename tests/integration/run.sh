@@ -3,12 +3,6 @@
 # stop, start again on the same disk, a host directory read-only over 9p,
 # --rm leaving nothing, ten containers at once.
 . "$CZ_SRC/tests/lib.sh"
-# what a container left in the run directory: VM templates are kept on purpose (docs/vm.md),
-# but not half-built ones
-run_leftovers() {
-    ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -v '^templates$'
-    ls "$CONTAINER_RUN_DIR/templates" 2>/dev/null | grep -E '\.(tmp|bad|old)-'
-}
 export CONTAINER_RUN_DIR=$T/run
 PY=/usr/bin/python3
 

@@ -4,12 +4,6 @@
 # each: a clear message, the container's state tells the truth, and no VM,
 # socket or directory is left behind.
 . "$CZ_SRC/tests/lib.sh"
-# what a container left in the run directory: VM templates are kept on purpose (docs/vm.md),
-# but not half-built ones
-run_leftovers() {
-    ls "$CONTAINER_RUN_DIR" 2>/dev/null | grep -v '^templates$'
-    ls "$CONTAINER_RUN_DIR/templates" 2>/dev/null | grep -E '\.(tmp|bad|old)-'
-}
 export CONTAINER_RUN_DIR=$T/run
 
 cleanup_all() {
