@@ -1311,17 +1311,28 @@ static int boot(struct rt *rt, cz_error *err)
                                                 .readonly = m->readonly};
         }
     }
+    /* -p [IP:]HOST:CONTAINER[/tcp|udp], as the CLI checked it */
     struct cz_vm_port ports[64];
+    char addrs[64][16];
     size_t np = 0;
     for (char **p = c->ports; r == 0 && p && *p; p++) {
         unsigned h = 0, g = 0;
-        char proto[8] = "tcp";
-        if (sscanf(*p, "%u:%u/%7s", &h, &g, proto) < 2 || np >= CZ_ARRAY_SIZE(ports)) {
+        char proto[8] = "tcp", tail[8] = "";
+        int n = 0;
+        addrs[np][0] = '\0';
+        if (np >= CZ_ARRAY_SIZE(ports) ||
+            (sscanf(*p, "%u:%u%n", &h, &g, &n) != 2 &&
+             sscanf(*p, "%15[0-9.]:%u:%u%n", addrs[np], &h, &g, &n) != 3) ||
+            ((*p)[n] && (sscanf(*p + n, "/%7s%7s", proto, tail) != 1 ||
+                         (strcmp(proto, "tcp") && strcmp(proto, "udp")))) ||
+            h < 1 || h > 65535 || g < 1 || g > 65535) {
             r = cz_error_set(err, EINVAL, "invalid published port '%s'", *p);
             break;
         }
-        ports[np++] = (struct cz_vm_port){.host_port = (uint16_t)h, .guest_port = (uint16_t)g,
-                                          .udp = !strcmp(proto, "udp")};
+        ports[np] = (struct cz_vm_port){.host_port = (uint16_t)h, .guest_port = (uint16_t)g,
+                                        .udp = !strcmp(proto, "udp"),
+                                        .host_addr = addrs[np][0] ? addrs[np] : NULL};
+        np++;
     }
     struct cz_vm_config vc = {
         .name = c->name,

@@ -299,6 +299,12 @@ got=
 for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/index.html") && [ -n "$got" ] && break; sleep 0.2; done
 check "-p publishes a container port on 127.0.0.1" test "$got" = "from the container"
 cz rm -f webp >/dev/null
+pport=$(free_port)
+cz run -d "${M[@]}" --name webq -p "127.0.0.1:$pport:80/tcp" t/run:1 sh -c 'mkdir -p /www && echo "with an address" > /www/index.html && httpd -f -p 80 -h /www' >/dev/null
+got=
+for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/index.html") && [ -n "$got" ] && break; sleep 0.2; done
+check "-p 127.0.0.1:HOST:CONTAINER/tcp publishes on that address" test "$got" = "with an address"
+cz rm -f webq >/dev/null
 
 # --- --rm leaves nothing
 before=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | wc -l)
