@@ -152,8 +152,9 @@ RAM, ~32 MiB, is copied in); the setup batch 91 ms (\`Restored\` 13 ms: reseed a
 disks' cached blocks; the three mounts 46 ms, mkdirs 8 ms, eth0 up 12 ms); CreateProcess
 43 ms; StartProcess 16 ms; the process running and reaped 32 ms; teardown ~20 ms. Booting
 instead (the "booting" row) spends 0.28-0.35 s before the agent's first answer. The
-template itself is made once per layout by the first container (a boot to ready, then QEMU
-saves the VM: 0.30-0.34 s; 0.56 s for that first run). Under TCG every first run of a guest
+template itself is made once per layout by its second container (a boot to ready, then
+QEMU saves the VM: 0.30-0.34 s; 0.56 s for that run; the first container of a layout only
+boots). Under TCG every first run of a guest
 kernel path is translated, so mounts and namespace setup cost tens of ms each.
 The memory rows: the container's QEMU did not run the guest's boot (the template did), so
 TCG translated less; its guest RAM holds the template's pages plus the container's own. The
