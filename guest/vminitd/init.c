@@ -53,10 +53,14 @@ int vminitd_init_main(int argc, char **argv)
         return 2;
     }
     /* Every signal waits in the mask until we take it with sigwaitinfo (a
-     * blocked signal reaches even a namespace's PID 1). */
+     * blocked signal reaches even a namespace's PID 1). vminitd execs us with all of
+     * them blocked already (cz_ocirt_create_options.exec_signals_blocked): a stop right
+     * after the start is not lost before we get here. The child starts with none blocked,
+     * as any container process. */
     sigset_t all, old;
     sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    sigemptyset(&old);
     if (getpid() != 1)
         prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphans still come to us */
     pid_t child = fork();

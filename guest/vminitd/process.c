@@ -382,7 +382,8 @@ static int do_create(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
     if (cz_ocirt_spec_parse(json, strlen(json), &spec, err) < 0)
         return cz_error_wrap(err, "create process %s", r->id);
     struct cz_ocirt_create_options o = {.id = r->id, .cgroup_parent = cgroup_parent,
-                                        .stdio = stdio_options(r->stdio)};
+                                        .stdio = stdio_options(r->stdio),
+                                        .exec_signals_blocked = with_init != NULL};
     cz_ocirt_process *op;
     int rc = cz_ocirt_create(spec, &o, &op, err);
     cz_ocirt_spec_free(spec);

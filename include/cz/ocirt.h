@@ -171,6 +171,11 @@ struct cz_ocirt_create_options {
     const char *bundle;        /* directory a relative root.path is relative to; NULL: cwd */
     const char *cgroup_parent; /* NULL: /sys/fs/cgroup/cz; "" : no cgroup */
     struct cz_ocirt_stdio stdio;
+    /* Exec the process with every signal blocked (an init that takes them with sigwaitinfo
+     * and gives its child an empty mask): PID 1 of a pid namespace drops a signal it neither
+     * handles nor blocks, so one sent between the exec and the init's first instruction
+     * would be lost. Others get an empty mask, as the OCI runtimes give. */
+    bool exec_signals_blocked;
 };
 
 struct cz_ocirt_exec_options {

@@ -692,9 +692,12 @@ void cz_ocirt_child_main(struct cz_ocirt_child *c)
         close(master);
     wait_for(c, CZ_SYNC_START);
 
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
+    sigset_t mask;
+    if (c->exec_signals_blocked)
+        sigfillset(&mask);
+    else
+        sigemptyset(&mask);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL);

@@ -73,6 +73,7 @@ struct cz_ocirt_child {
     int root_fd;                          /* exec: the container's root directory */
     int keep_fds[16];
     int n_keep;
+    bool exec_signals_blocked; /* create option of the same name */
 };
 /* Never returns. */
 __attribute__((noreturn)) void cz_ocirt_child_main(struct cz_ocirt_child *c);

@@ -352,7 +352,8 @@ int cz_ocirt_create(const cz_ocirt_spec *spec, const struct cz_ocirt_create_opti
                                spec->ns[i].path);
     }
     struct cz_ocirt_child c = {.spec = spec, .proc = &spec->process, .rootfs = rootfs,
-                               .filter = p->has_filter ? &p->filter : NULL, .root_fd = -1};
+                               .filter = p->has_filter ? &p->filter : NULL, .root_fd = -1,
+                               .exec_signals_blocked = o->exec_signals_blocked};
     stdio_settings(&o->stdio, &spec->process, &c);
     if (r == 0)
         r = make_stdio(&o->stdio, c.terminal, child_stdio, p->fds, err);

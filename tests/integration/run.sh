@@ -293,18 +293,20 @@ check "outbound access from the container (to the host's 127.0.0.1 through the u
     test "$out" = "served from the host"
 out=$(cz run --rm "${M[@]}" --network none t/run:1 sh -c 'ip -o link | grep -c -v " lo:"; wget -q -T 3 -O- http://10.0.2.2:1/ 2>&1 || echo unreachable')
 check "--network none: no interface but lo, no network" grep -q unreachable <<<"$out"
+# publish_check NAME SPEC TEXT: a container serving TEXT on port 80, published with -p SPEC
+# (which names host port PORT); TEXT must come back from 127.0.0.1:PORT
+publish_check() {
+    local name=$1 spec=$2 text=$3 got=
+    cz run -d "${M[@]}" --name pub -p "$spec" t/run:1 sh -c "mkdir -p /www && echo '$text' > /www/index.html && httpd -f -p 80 -h /www" >/dev/null
+    for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/index.html") && [ -n "$got" ] && break; sleep 0.2; done
+    check "$name" test "$got" = "$text"
+    cz rm -f pub >/dev/null
+}
 pport=$(free_port)
-cz run -d "${M[@]}" --name webp -p "$pport:80" t/run:1 sh -c 'mkdir -p /www && echo "from the container" > /www/index.html && httpd -f -p 80 -h /www' >/dev/null
-got=
-for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/index.html") && [ -n "$got" ] && break; sleep 0.2; done
-check "-p publishes a container port on 127.0.0.1" test "$got" = "from the container"
-cz rm -f webp >/dev/null
+publish_check "-p publishes a container port on 127.0.0.1" "$pport:80" "from the container"
 pport=$(free_port)
-cz run -d "${M[@]}" --name webq -p "127.0.0.1:$pport:80/tcp" t/run:1 sh -c 'mkdir -p /www && echo "with an address" > /www/index.html && httpd -f -p 80 -h /www' >/dev/null
-got=
-for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/index.html") && [ -n "$got" ] && break; sleep 0.2; done
-check "-p 127.0.0.1:HOST:CONTAINER/tcp publishes on that address" test "$got" = "with an address"
-cz rm -f webq >/dev/null
+publish_check "-p 127.0.0.1:HOST:CONTAINER/tcp publishes on that address" \
+    "127.0.0.1:$pport:80/tcp" "with an address"
 
 # --- --rm leaves nothing
 before=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | wc -l)
