@@ -91,6 +91,7 @@ struct rt {
     char *console; /* the VM's console log */
     char *template_dir; /* the VM was restored from this template */
     ino_t template_ino; /* its state file (a replaced template is not discarded) */
+    bool vm_trial;      /* the restored VM is not answering yet: its end is not the container's */
     bool no_template;   /* boot, even where a template would fit */
     bool maintenance; /* serving cp on a container that is not running */
     int lifeline_fd;  /* maintenance: EOF when the CLI is done */
@@ -551,7 +552,9 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
                     rt->vm_status = status;
                     if (rt->vm)
                         cz_vm_exited(rt->vm, status);
-                    if (rt->maintenance)
+                    if (rt->vm_trial)
+                        ; /* a restored VM on trial: start_vm boots another */
+                    else if (rt->maintenance)
                         maintenance_quit(rt); /* powered off, or died: nothing left to serve */
                     else
                         vm_reaped(rt);
@@ -1436,9 +1439,14 @@ static int start_vm(struct rt *rt, cz_error *err)
         return -1;
     if (!rt->template_dir)
         return agent_connect(rt, boot_s, err);
-    if (agent_connect(rt, CZ_MIN(boot_s, RESTORED_ANSWER_S), err) == 0 &&
-        restored_call(rt, err) == 0)
+    rt->vm_trial = true;
+    int ok = agent_connect(rt, CZ_MIN(boot_s, RESTORED_ANSWER_S), err) == 0 &&
+             restored_call(rt, err) == 0;
+    rt->vm_trial = false;
+    if (ok && !rt->vm_gone)
         return 0;
+    if (ok)
+        cz_error_set(err, EIO, "the VM exited");
     fprintf(stderr, "container-runtime: the VM restored from a template failed (%s): booting\n",
             err->msg);
     char *bad = rt->template_dir;

@@ -80,7 +80,8 @@ cz run --rm "${M[@]}" tpl:small true
 cz run --rm "${M[@]}" tpl:small true
 ntpl=$(ntemplates)
 check "template: made again from scratch" [ "$ntpl" = 1 ]
-for s in "$tdir"/*/state; do : >"$s"; done
+# cut in the middle: QEMU starts loading it, and fails (exits) part way
+for s in "$tdir"/*/state; do truncate -s $(($(stat -c %s "$s") / 2)) "$s"; done
 out=$(cz run --rm "${M[@]}" tpl:small echo cold)
 check "template: a run over a broken template still works" [ "$out" = cold ]
 check "template: the broken template is gone" [ "$(ntemplates)" = $((ntpl - 1)) ]
