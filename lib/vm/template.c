@@ -121,9 +121,9 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
     add_identity(&b, "initrd", c->initrd);
     for (size_t i = 0; i < a.n; i++) {
         if (i > 0 && !strcmp(a.v[i - 1], "-append")) {
-            /* The host's clock rate hints (tsc_early_khz=, lpj=) come from "cpu MHz", which
-             * moves on hosts that scale their frequency: left out, or every run would be
-             * another layout. A restored guest keeps the template's calibration. */
+            /* The host's clock rate hints (tsc_early_khz=, lpj=) are host facts, not layout;
+             * where they come from "cpu MHz" (no "bogomips" line) they move with the host's
+             * frequency. A restored guest keeps the template's calibration. */
             cz_autofree char *words = cz_xstrdup(a.v[i]);
             char *save = NULL;
             for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))

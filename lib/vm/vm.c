@@ -55,19 +55,28 @@ const char *cz_accel_name(enum cz_accel a)
     return a == CZ_ACCEL_KVM ? "kvm" : a == CZ_ACCEL_TCG ? "tcg" : "auto";
 }
 
-/* Host TSC frequency in kHz, so the guest skips calibrating it (slow under
- * TCG, and it can hang when the host is loaded). */
+/* Host TSC frequency in kHz, so the guest skips calibrating it (slow under TCG, and it
+ * can hang when the host is loaded). From "bogomips": on x86 the kernel derives it from its
+ * TSC calibration (loops_per_jiffy = tsc_khz * 1000 / HZ, bogomips = tsc_khz / 500), so it
+ * stays put, where "cpu MHz" is the current frequency on a host that scales it: a guest
+ * told that would keep a wrong clock rate (microvm has no timer to refine it against).
+ * "cpu MHz" only where there is no "bogomips" line. */
 static unsigned long host_khz(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "re");
     if (!f)
         return 0;
     char line[256];
-    double mhz = 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
-            break;
+    double mhz = 0, bogomips = 0;
+    while (fgets(line, sizeof(line), f) && !(mhz > 0 && bogomips > 0)) {
+        if (mhz <= 0)
+            sscanf(line, "cpu MHz : %lf", &mhz);
+        if (bogomips <= 0)
+            sscanf(line, "bogomips : %lf", &bogomips);
+    }
     fclose(f);
+    if (bogomips > 0)
+        return (unsigned long)(bogomips * 500 + 0.5);
     return (unsigned long)(mhz * 1000);
 }
 
