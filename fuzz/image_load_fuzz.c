@@ -4,6 +4,8 @@
 #include <cz/content.h>
 #include <cz/image.h>
 
+#include "base/fs.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,12 +17,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char root[64];
 
+/* The scratch store goes with the process (a corpus replay in make check exits normally). */
+static void remove_root(void)
+{
+    cz_rm_rf(root, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!root[0]) {
         snprintf(root, sizeof(root), "/tmp/cz-fuzz-load-XXXXXX");
         if (!mkdtemp(root))
             abort();
+        atexit(remove_root);
     }
     char in[128];
     snprintf(in, sizeof(in), "%s/input.tar", root);
