@@ -1381,18 +1381,7 @@ static int boot(struct rt *rt, cz_error *err)
         vc.template_dir = rt->template_dir = template_for(rt, &vc);
     if (r == 0 && cz_vm_start(&vc, &rt->vm, err) < 0) {
         if (vc.template_dir) {
-            /* boot instead; the template is to blame only if that works */
-            fprintf(stderr, "container-runtime: restoring the VM template failed (%s): booting\n",
-                    err->msg);
-            rt->template_dir = NULL;
-            rt->no_template = true;
-            struct cz_vm_config cold = vc;
-            cold.template_dir = NULL;
-            if (cz_vm_start(&cold, &rt->vm, err) < 0)
-                r = -1;
-            else
-                template_discard(vc.template_dir, rt->template_ino);
-            free((char *)vc.template_dir);
+            r = -1; /* start_vm boots instead */
         } else if (vc.vsock) {
             /* a context id in use, or vsock refused: the serial channel always works */
             cz_debug("vsock VM failed (%s): again with virtio-serial", err->msg);
@@ -1435,18 +1424,20 @@ static int restored_call(struct rt *rt, cz_error *err)
 static int start_vm(struct rt *rt, cz_error *err)
 {
     int boot_s = timeout_env("CZ_BOOT_TIMEOUT", 60);
-    if (boot(rt, err) < 0)
-        return -1;
+    int booted = boot(rt, err);
     if (!rt->template_dir)
-        return agent_connect(rt, boot_s, err);
-    rt->vm_trial = true;
-    int ok = agent_connect(rt, CZ_MIN(boot_s, RESTORED_ANSWER_S), err) == 0 &&
+        return booted < 0 ? -1 : agent_connect(rt, boot_s, err);
+    bool ok = false; /* QEMU did not even load the template when boot failed */
+    if (booted == 0) {
+        rt->vm_trial = true;
+        ok = agent_connect(rt, CZ_MIN(boot_s, RESTORED_ANSWER_S), err) == 0 &&
              restored_call(rt, err) == 0;
-    rt->vm_trial = false;
-    if (ok && !rt->vm_gone)
-        return 0;
-    if (ok)
-        cz_error_set(err, EIO, "the VM exited");
+        rt->vm_trial = false;
+        if (ok && !rt->vm_gone)
+            return 0;
+        if (ok)
+            cz_error_set(err, EIO, "the VM exited");
+    }
     fprintf(stderr, "container-runtime: the VM restored from a template failed (%s): booting\n",
             err->msg);
     char *bad = rt->template_dir;
@@ -1456,7 +1447,7 @@ static int start_vm(struct rt *rt, cz_error *err)
         cz_rpc_client_free(rt->agent);
         rt->agent = NULL;
     }
-    if (!rt->vm_gone) {
+    if (rt->vm && !rt->vm_gone) {
         cz_vm_kill(rt->vm);
         waitpid(rt->vm_pid, NULL, 0);
     }

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -159,14 +158,6 @@ static bool console_has(const char *path, const char *text)
     return found;
 }
 
-static bool vm_gone(cz_vm *vm)
-{
-    if (vm->pidfd < 0)
-        return kill(vm->pid, 0) < 0;
-    struct pollfd pfd = {.fd = vm->pidfd, .events = POLLIN};
-    return poll(&pfd, 1, 0) == 1;
-}
-
 /* Save the ready VM (its RAM and its devices' state) into state_fd. */
 static int save(cz_vm *vm, int state_fd, int timeout_ms, cz_error *err)
 {
@@ -259,7 +250,7 @@ static int build_in(const struct cz_vm_config *c, enum cz_accel accel, const cha
         goto out;
     uint64_t deadline = cz_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     while (!console_has(v.console, ready)) {
-        if (vm_gone(vm)) {
+        if (cz_vm_gone(vm, 0)) {
             cz_error_set(err, EIO, "the template VM exited while booting (see %s)", v.console);
             goto out;
         }

@@ -515,10 +515,10 @@ int cz_vm_status(cz_vm *vm, char **status, cz_error *err)
     return 0;
 }
 
-static bool wait_gone(cz_vm *vm, int ms)
+bool cz_vm_gone(cz_vm *vm, int ms)
 {
     if (vm->pidfd < 0)
-        return false;
+        return kill(vm->pid, 0) < 0; /* (no pidfd: no waiting either) */
     struct pollfd pfd = {.fd = vm->pidfd, .events = POLLIN};
     return poll(&pfd, 1, ms) == 1;
 }
@@ -531,12 +531,12 @@ void cz_vm_kill(cz_vm *vm)
         cz_error ignore;
         vm->ops->control_call(vm->control_fd, "{\"execute\":\"quit\"}", NULL, 1000, &ignore);
     }
-    if (!wait_gone(vm, 2000)) {
+    if (!cz_vm_gone(vm, 2000)) {
         if (vm->pidfd >= 0)
             syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
         else
             kill(vm->pid, SIGKILL);
-        wait_gone(vm, 2000);
+        cz_vm_gone(vm, 2000);
     }
 }
 

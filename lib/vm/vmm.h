@@ -65,6 +65,9 @@ int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3
 /* A VM spawned with .incoming: load the saved state from its fd 3; it runs when loaded. */
 int cz_vm_template_load(cz_vm *vm, cz_error *err);
 
+/* Whether QEMU has exited, waiting up to ms for it (through its pidfd). */
+bool cz_vm_gone(cz_vm *vm, int ms);
+
 /* An executable on PATH (or a path checked); NULL when there is none. Allocated. */
 char *cz_vm_find_program(const char *name);
 
