@@ -33,18 +33,17 @@ check "without --init the process is PID 1" bash -c "\"$CZ_BIN\" run --rm initim
 # `exec sleep` as PID 1 never reaps it; the init does.
 zombies() { # NAME: wait (bounded) until the orphan "sleep 1" has exited, then count zombies
     local i out
-    # A zombie settles it; else the orphan must have had time to start (the container's
-    # shell may not have forked it yet when the first exec comes) and be gone.
-    for i in $(seq 1 60); do
-        out=$(cz exec "$1" ps -o stat,args)
-        echo "$out" | grep -q '^Z' && break
-        [ "$i" -ge 5 ] && ! echo "$out" | grep -Eq '^[^Z].*sleep 1$' && break
+    # The container's shell writes /forked once its subshell (which forked the orphan) has
+    # been reaped: from then on the orphan exists; wait until it no longer runs.
+    for i in $(seq 1 120); do
+        out=$(cz exec "$1" sh -c 'test -e /forked && ps -o stat,args')
+        [ -n "$out" ] && ! echo "$out" | grep -Eq '^[^Z].*sleep 1$' && break
         sleep 0.5
     done
     cz exec "$1" ps -o stat,args | grep -c '^Z' || true
 }
-cz run -d --name in1 --init initimg:1 sh -c '(sleep 1 &); exec sleep 600' >/dev/null
-cz run -d --name in2 initimg:1 sh -c '(sleep 1 &); exec sleep 600' >/dev/null
+cz run -d --name in1 --init initimg:1 sh -c '(sleep 1 &); : >/forked; exec sleep 600' >/dev/null
+cz run -d --name in2 initimg:1 sh -c '(sleep 1 &); : >/forked; exec sleep 600' >/dev/null
 check "without --init the orphan stays a zombie (the check can see one)" [ "$(zombies in2)" = 1 ]
 check "--init: the orphan is reaped" [ "$(zombies in1)" = 0 ]
 
