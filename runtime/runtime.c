@@ -45,6 +45,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -114,6 +115,14 @@ struct rt {
     bool stdio_closed;
     bool eof[3]; /* stdout, stderr reached EOF */
     bool stdio_paused;
+    /* Direct output ([1] stdout, [2] stderr): the process writes into the VM's ports cz.out
+     * and cz.err, read here from their sockets; Stdio tells where each ends. */
+    int port_fd[3];
+    bool port_watched[3];
+    bool direct;           /* the process was created with direct_output */
+    uint64_t port_got[3];  /* bytes read from the port */
+    bool port_end_known[3];
+    uint64_t port_end[3];  /* its total, from the Stdio end message */
     bool started;
     bool exited;      /* the main process's status is known (or the container failed) */
     int exit_status;
@@ -121,6 +130,8 @@ struct rt {
     char *failure;    /* why the container failed, NULL when the process exited */
     bool finishing;
     uint64_t drain_timer;
+    uint64_t out_bytes, drain_mark; /* output so far; at the drain timer's last look */
+    bool attach_full; /* an attached client is behind: output waits for it */
     uint64_t kill_timer;
     uint64_t quit_timer;
 
@@ -336,6 +347,17 @@ static void t_finish(cz_loop *loop, void *data)
     (void)loop;
     finish(data);
 }
+#define DRAIN_IDLE_MS 2000
+static void t_drain(cz_loop *loop, void *data)
+{
+    struct rt *rt = data;
+    if (rt->out_bytes != rt->drain_mark || rt->attach_full) {
+        rt->drain_mark = rt->out_bytes;
+        rt->drain_timer = cz_loop_add_timer(loop, DRAIN_IDLE_MS, t_drain, rt);
+        return;
+    }
+    finish(rt);
+}
 static void t_quit(cz_loop *loop, void *data)
 {
     (void)loop;
@@ -365,10 +387,14 @@ static void process_over(struct rt *rt, int status, const char *failure)
     if (failure)
         rt->failure = cz_xstrdup(failure);
     cz_debug("process over: status %d%s%s", status, failure ? ": " : "", failure ? failure : "");
-    /* Output still in flight comes before the end: give the stdio stream a
-     * moment to drain (it ends by itself once both streams reached EOF). */
-    if (!rt->stdio_closed && !failure)
-        rt->drain_timer = cz_loop_add_timer(rt->loop, 2000, t_finish, rt);
+    /* Output still in flight comes before the end: the streams end by themselves once
+     * both reached EOF; while output still moves, wait for it (a direct-output port may
+     * hold tens of MiB the process wrote before it exited) or for a client that is
+     * behind; 2 s without any, give up (a background process may still hold them). */
+    if (!rt->stdio_closed && !failure) {
+        rt->drain_mark = rt->out_bytes;
+        rt->drain_timer = cz_loop_add_timer(rt->loop, DRAIN_IDLE_MS, t_drain, rt);
+    }
     else
         finish(rt);
 }
@@ -573,18 +599,146 @@ static void on_signal(cz_loop *loop, int fd, uint32_t events, void *data)
 
 /* ------------------------------------------------------------ stdio */
 
+static void port_watch(struct rt *rt, bool on);
+
 static void stdio_pause_check(struct rt *rt)
 {
     bool full = false;
     for (struct attach *a = rt->attaches; a; a = a->next)
         if (cz_rpc_call_pending(a->call) > CZ_RPC_SEND_HIGH_WATER)
             full = true;
+    rt->attach_full = full;
+    /* the ports' sockets fill up, QEMU holds the rest, the process waits */
+    port_watch(rt, !full);
+    /* The flag first: resuming delivers what waited, which may call this again (an
+     * attach drained meanwhile, then filled up): the nested call's state must stand. */
     if (full && !rt->stdio_paused && rt->stdio) {
-        cz_rpc_call_pause(rt->stdio);
         rt->stdio_paused = true;
+        cz_rpc_call_pause(rt->stdio);
     } else if (!full && rt->stdio_paused && rt->stdio) {
-        cz_rpc_call_resume(rt->stdio);
         rt->stdio_paused = false;
+        cz_rpc_call_resume(rt->stdio);
+    }
+}
+
+/* Output of the main process (stream 1 or 2), from Stdio or from a port: to the log and
+ * to every attached client. */
+static void output_data(struct rt *rt, int stream, const uint8_t *data, size_t len)
+{
+    rt->out_bytes += len;
+    rt_log_write(&rt->log, stream, data, len);
+    Cz__Runtime__V1__AttachResponse r = CZ__RUNTIME__V1__ATTACH_RESPONSE__INIT;
+    r.stream = stream;
+    r.data.data = (uint8_t *)data;
+    r.data.len = len;
+    for (struct attach *a = rt->attaches; a; a = a->next) {
+        cz_error e = {0};
+        if (cz_rpc_call_send(a->call, &r.base, &e) < 0)
+            cz_debug("attach: %s", e.msg);
+    }
+    stdio_pause_check(rt);
+}
+
+static void output_eof(struct rt *rt, int stream)
+{
+    if (rt->eof[stream])
+        return;
+    rt_log_flush(&rt->log, stream);
+    rt->eof[stream] = true;
+    /* with a terminal there is only stdout */
+    if (rt->eof[1] && (rt->eof[2] || rt->c.tty))
+        rt->stdio_closed = true;
+    if (rt->stdio_closed && rt->exited && rt->drain_timer) {
+        cz_loop_cancel_timer(rt->loop, rt->drain_timer);
+        finish(rt);
+    }
+}
+
+/* --- direct output: the ports' sockets */
+
+static void port_close(struct rt *rt, int stream)
+{
+    if (rt->port_fd[stream] < 0)
+        return;
+    if (rt->port_watched[stream])
+        cz_loop_del_fd(rt->loop, rt->port_fd[stream]);
+    rt->port_watched[stream] = false;
+    close(rt->port_fd[stream]);
+    rt->port_fd[stream] = -1;
+}
+
+/* The stream is complete once all the bytes the guest counted have arrived. */
+static void port_end_check(struct rt *rt, int stream)
+{
+    if (rt->port_end_known[stream] && rt->port_got[stream] >= rt->port_end[stream]) {
+        port_close(rt, stream);
+        output_eof(rt, stream);
+    }
+}
+
+static void on_port(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop;
+    (void)events;
+    struct rt *rt = data;
+    int stream = fd == rt->port_fd[1] ? 1 : 2;
+    static uint8_t buf[128 << 10];
+    size_t want = sizeof(buf);
+    if (rt->port_end_known[stream])
+        want = (size_t)CZ_MIN((uint64_t)want, rt->port_end[stream] - rt->port_got[stream]);
+    ssize_t n = want ? read(fd, buf, want) : 0;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        /* QEMU went away: what came is all there is */
+        cz_debug("output port %d: %s", stream, n < 0 ? strerror(errno) : "closed");
+        port_close(rt, stream);
+        output_eof(rt, stream);
+        return;
+    }
+    rt->port_got[stream] += (uint64_t)n;
+    output_data(rt, stream, buf, (size_t)n);
+    port_end_check(rt, stream);
+}
+
+static void port_watch(struct rt *rt, bool on)
+{
+    for (int i = 1; i <= 2; i++) {
+        if (rt->port_fd[i] < 0 || rt->port_watched[i] == on)
+            continue;
+        if (on) {
+            cz_error e = {0};
+            rt->port_watched[i] =
+                cz_loop_add_fd(rt->loop, rt->port_fd[i], CZ_LOOP_IN, on_port, rt, &e) == 0;
+            if (!rt->port_watched[i])
+                cz_debug("output port %d: %s", i, e.msg);
+        } else {
+            cz_loop_del_fd(rt->loop, rt->port_fd[i]);
+            rt->port_watched[i] = false;
+        }
+    }
+}
+
+/* Connect to cz.out's and cz.err's sockets; direct output only if both work. */
+static void port_connect(struct rt *rt)
+{
+    for (int i = 1; i <= 2; i++) {
+        const char *path = rt->vm ? cz_vm_output_socket(rt->vm, i - 1) : NULL;
+        if (!path)
+            break;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            cz_debug("output port %s: %s", path, strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+        rt->port_fd[i] = fd;
+    }
+    if (rt->port_fd[1] < 0 || rt->port_fd[2] < 0) {
+        port_close(rt, 1);
+        port_close(rt, 2);
     }
 }
 
@@ -594,28 +748,16 @@ static int stdio_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_erro
     struct rt *rt = cz_rpc_call_handler_data(call);
     const Cz__Agent__V1__StdioResponse *m = (const Cz__Agent__V1__StdioResponse *)msg;
     int stream = m->stream == CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR ? 2 : 1;
-    if (m->data.len) {
-        rt_log_write(&rt->log, stream, m->data.data, m->data.len);
-        Cz__Runtime__V1__AttachResponse r = CZ__RUNTIME__V1__ATTACH_RESPONSE__INIT;
-        r.stream = stream;
-        r.data = m->data;
-        for (struct attach *a = rt->attaches; a; a = a->next) {
-            cz_error e = {0};
-            if (cz_rpc_call_send(a->call, &r.base, &e) < 0)
-                cz_debug("attach: %s", e.msg);
-        }
-        stdio_pause_check(rt);
-    }
-    if (m->eof) {
-        rt_log_flush(&rt->log, stream);
-        rt->eof[stream] = true;
-        /* with a terminal there is only stdout */
-        if (rt->eof[1] && (rt->eof[2] || rt->c.tty))
-            rt->stdio_closed = true;
-        if (rt->stdio_closed && rt->exited && rt->drain_timer) {
-            cz_loop_cancel_timer(rt->loop, rt->drain_timer);
-            finish(rt);
-        }
+    if (m->data.len)
+        output_data(rt, stream, m->data.data, m->data.len);
+    if (m->eof && rt->direct && rt->port_fd[stream] >= 0) {
+        rt->port_end_known[stream] = true;
+        rt->port_end[stream] = m->direct_bytes;
+        cz_debug("output port %d: %llu bytes in all, %llu here", stream,
+                 (unsigned long long)m->direct_bytes, (unsigned long long)rt->port_got[stream]);
+        port_end_check(rt, stream);
+    } else if (m->eof) {
+        output_eof(rt, stream);
     }
     return 0;
 }
@@ -624,13 +766,16 @@ static void stdio_close(cz_rpc_call *call, int status, const char *message)
 {
     struct rt *rt = cz_rpc_call_handler_data(call);
     rt->stdio = NULL;
-    rt->stdio_closed = true;
+    rt->stdio_paused = false;
     if (status)
         cz_debug("stdio stream ended: %s: %s", cz_rpc_status_name(status), message ? message : "");
-    if (rt->exited && rt->drain_timer) {
-        cz_loop_cancel_timer(rt->loop, rt->drain_timer);
-        finish(rt);
-    }
+    /* A stream whose port still carries output it was told of ends when that arrived;
+     * any other ends here (its end will not be told any more). */
+    for (int i = 1; i <= 2; i++)
+        if (!(rt->direct && rt->port_fd[i] >= 0 && rt->port_end_known[i])) {
+            port_close(rt, i);
+            output_eof(rt, i);
+        }
 }
 
 static const cz_rpc_handler stdio_handler = {.on_message = stdio_message,
@@ -1352,6 +1497,7 @@ static int boot(struct rt *rt, cz_error *err)
                 .ports = ports,
                 .n_ports = np},
         .run_dir = rt->run_dir,
+        .output_ports = true,
     };
     vc.console_log = rt->console;
     /* --debug reaches vminitd too (a word the kernel hands to init): its lines, each
@@ -1627,13 +1773,24 @@ static int create_process(struct rt *rt, cz_error *err)
     so.stdout = true;
     so.stderr = true;
     so.terminal = c->tty;
+    /* Output straight into the VM's ports (no copy through vminitd): not with a terminal */
+    if (!c->tty && !getenv("CZ_NO_DIRECT_OUTPUT")) {
+        port_connect(rt);
+        so.direct_output = rt->port_fd[1] >= 0;
+    }
     Cz__Agent__V1__CreateProcessRequest cp = CZ__AGENT__V1__CREATE_PROCESS_REQUEST__INIT;
     cp.id = c->id;
     cp.oci_spec_json = spec;
     cp.stdio = &so;
     if (agent_unary(rt, "CreateProcess", &cp.base, NULL, err) < 0)
         return -1;
-    cz_debug("process created");
+    rt->direct = so.direct_output;
+    if (rt->direct)
+        port_watch(rt, true);
+    else
+        for (int i = 1; i <= 2; i++)
+            port_close(rt, i);
+    cz_debug("process created%s", rt->direct ? " (direct output)" : "");
     rt->stdio = cz_rpc_client_start(rt->agent, AGENT, "Stdio", 0, &stdio_handler, rt, err);
     if (!rt->stdio)
         return cz_error_wrap(err, "attach to the process");
@@ -1858,6 +2015,7 @@ int main(int argc, char **argv)
                                          {"lifeline-fd", required_argument, NULL, 'l'},
                                          {NULL, 0, NULL, 0}};
     struct rt rt_ = {.ready_fd = -1, .sigfd = -1, .exit_status = -1, .log = {.fd = -1},
+                     .port_fd = {-1, -1, -1},
                      .lifeline_fd = -1, .busy_fd = -1};
     struct rt *rt = &rt_;
     const char *id = NULL;

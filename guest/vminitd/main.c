@@ -108,13 +108,14 @@ static void mount_basics(void)
     }
 }
 
-/* /dev/vportNpM of the virtio-serial port whose name is cz.agent. */
-static char *find_agent_port(void)
+/* /dev/vportNpM of the virtio-serial port with this name; NULL if there is none. */
+char *vminitd_find_port(const char *want)
 {
     DIR *d = opendir("/sys/class/virtio-ports");
     if (!d)
         return NULL;
     char *found = NULL;
+    size_t wlen = strlen(want);
     struct dirent *e;
     while (!found && (e = readdir(d))) {
         if (e->d_name[0] == '.')
@@ -128,7 +129,7 @@ static char *find_agent_port(void)
         close(fd);
         if (n > 0 && name[n - 1] == '\n')
             n--;
-        if (n == 8 && memcmp(name, "cz.agent", 8) == 0)
+        if (n == (ssize_t)wlen && memcmp(name, want, wlen) == 0)
             found = cz_xasprintf("/dev/%s", e->d_name);
     }
     closedir(d);
@@ -361,7 +362,7 @@ int main(int argc, char **argv)
          * device, which can be after init starts: wait for it, boundedly. */
         g_vminitd.port_path = port;
         for (int i = 0; i < 1000 && !g_vminitd.port_path; i++) {
-            g_vminitd.port_path = find_agent_port();
+            g_vminitd.port_path = vminitd_find_port("cz.agent");
             if (!g_vminitd.port_path)
                 usleep(5000);
         }

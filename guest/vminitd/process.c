@@ -15,12 +15,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #define STDIN_HIGH_WATER (1u << 20)
 #define OUTPUT_PIPE_SIZE (1 << 20)
 /* One message carries what the pipe holds (FIONREAD), within these bounds. */
 #define OUTPUT_READ_MIN (4u << 10)
 #define OUTPUT_READ_MAX (1u << 20)
+
+/* Direct output (StdioOptions.direct_output): the process's stdout or stderr is the
+ * virtio-serial port cz.out or cz.err itself, which the host reads from the port's chardev.
+ * Nothing passes through us; what we tell the host is where the stream ends: once no file
+ * in the VM holds the port any more, the port's bytes_sent counter (virtio-console's debugfs
+ * file) less its value when the process got the port. */
+struct direct {
+    bool on;
+    bool ended;    /* the port is closed everywhere: bytes is final */
+    bool reported; /* the end went out on Stdio */
+    char *stats;   /* debugfs virtio-ports/vportNpM */
+    uint64_t base; /* bytes_sent when the process got the port */
+    uint64_t bytes;
+};
 
 struct proc {
     struct proc *next;
@@ -40,6 +56,7 @@ struct proc {
     cz_rpc_call *stdio;
     cz_rpc_call **waiters;
     size_t n_waiters;
+    struct direct direct[2]; /* stdout, stderr straight into cz.out / cz.err */
 };
 
 static struct proc *procs;
@@ -85,6 +102,193 @@ static void set_nonblock(int fd)
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* --- direct output -------------------------------------------------- */
+
+#define DEBUGFS "/sys/kernel/debug"
+#define DIRECT_RECHECK_MS 20
+
+static const char *const direct_port[2] = {"cz.out", "cz.err"};
+static uint64_t direct_timer;
+static unsigned direct_rechecks; /* since nothing was pending: every 20 ms, later 500 ms */
+
+/* guest_connected (some file in the VM holds the port open) and bytes_sent of a port. */
+static int port_stats(const char *stats, bool *held, uint64_t *sent, cz_error *err)
+{
+    char buf[512];
+    int fd = open(stats, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "direct output: open %s", stats);
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return cz_error_errno(err, e, "direct output: read %s", stats);
+    buf[n] = '\0';
+    const char *c = strstr(buf, "guest_connected: ");
+    const char *b = strstr(buf, "bytes_sent: ");
+    if (!c || !b)
+        return cz_error_set(err, EPROTO, "direct output: %s has no counters", stats);
+    *held = c[17] == '1';
+    *sent = strtoull(b + 12, NULL, 10);
+    return 0;
+}
+
+/* debugfs in our own view (the containers mount their own /sys). */
+static int debugfs_ready(cz_error *err)
+{
+    if (access(DEBUGFS "/virtio-ports", F_OK) == 0)
+        return 0;
+    if (mount("debugfs", DEBUGFS, "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0 &&
+        errno != EBUSY)
+        return cz_error_errno(err, errno, "direct output: mount debugfs on " DEBUGFS);
+    if (access(DEBUGFS "/virtio-ports", F_OK) < 0)
+        return cz_error_set(err, EBUSY, "direct output: the kernel has no virtio-ports counters");
+    return 0;
+}
+
+static void direct_free(struct direct d[2])
+{
+    for (int i = 0; i < 2; i++) {
+        free(d[i].stats);
+        d[i].stats = NULL;
+        d[i].on = false;
+    }
+}
+
+/* Open the ports the options ask for (fds[i] >= 0), with their counters' start. */
+static int direct_open(const Cz__Agent__V1__StdioOptions *so, struct direct d[2], int fds[2],
+                       cz_error *err)
+{
+    fds[0] = fds[1] = -1;
+    memset(d, 0, 2 * sizeof(*d));
+    if (!so || !so->direct_output)
+        return 0;
+    if (so->terminal)
+        return cz_error_set(err, EINVAL, "direct output: not with a terminal");
+    bool want[2] = {so->stdout, so->stderr};
+    if ((want[0] || want[1]) && debugfs_ready(err) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (!want[i])
+            continue;
+        cz_autofree char *dev = vminitd_find_port(direct_port[i]);
+        bool held;
+        if (!dev) {
+            cz_error_set(err, EBUSY, "direct output: the VM has no port %s", direct_port[i]);
+            goto fail;
+        }
+        d[i].stats = cz_xasprintf(DEBUGFS "/virtio-ports/%s", strrchr(dev, '/') + 1);
+        if (port_stats(d[i].stats, &held, &d[i].base, err) < 0)
+            goto fail;
+        if (held) {
+            cz_error_set(err, EBUSY, "direct output: port %s is still held by another process",
+                         direct_port[i]);
+            goto fail;
+        }
+        /* blocking, as a process expects its stdout to be */
+        fds[i] = open(dev, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fds[i] < 0) {
+            cz_error_errno(err, errno, "direct output: open %s (%s)", dev, direct_port[i]);
+            goto fail;
+        }
+        d[i].on = true;
+    }
+    return 0;
+fail:
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    direct_free(d);
+    return -1;
+}
+
+static void finish_stdio_if_done(struct proc *p);
+
+/* Tell an attached host where the ended streams end. */
+static void direct_report(struct proc *p)
+{
+    for (int i = 0; i < 2 && p->stdio; i++) {
+        struct direct *d = &p->direct[i];
+        if (!d->on || !d->ended || d->reported)
+            continue;
+        Cz__Agent__V1__StdioResponse r = CZ__AGENT__V1__STDIO_RESPONSE__INIT;
+        r.stream = i ? CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR
+                     : CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDOUT;
+        r.eof = true;
+        r.direct_bytes = d->bytes;
+        cz_error err = {0};
+        if (cz_rpc_call_send(p->stdio, &r.base, &err) < 0)
+            cz_debug("vminitd: stdio %s: %s", p->id, err.msg);
+        d->reported = true;
+        *(i ? &p->err_eof : &p->out_eof) = true;
+    }
+    finish_stdio_if_done(p);
+}
+
+/* Whether the streams' ports are free again (every holder closed them); true while some
+ * stream is still held. */
+static bool direct_check(struct proc *p)
+{
+    bool pending = false;
+    for (int i = 0; i < 2; i++) {
+        struct direct *d = &p->direct[i];
+        if (!d->on || d->ended)
+            continue;
+        bool held = true;
+        uint64_t sent = 0;
+        cz_error err = {0};
+        if (port_stats(d->stats, &held, &sent, &err) < 0) {
+            cz_warn("vminitd: %s", err.msg);
+            held = false; /* cannot know more: end it with what we last knew */
+            sent = d->base;
+        }
+        if (held) {
+            pending = true;
+            continue;
+        }
+        d->ended = true;
+        d->bytes = sent - d->base;
+        cz_debug("vminitd: %s: %s ended after %llu bytes", p->id, direct_port[i],
+                 (unsigned long long)d->bytes);
+    }
+    direct_report(p);
+    return pending;
+}
+
+static void direct_check_all(void);
+
+static void on_direct_timer(cz_loop *loop, void *data)
+{
+    (void)loop;
+    (void)data;
+    direct_timer = 0;
+    direct_check_all();
+}
+
+/* After a reap: the ports of exited processes are free once their last holder is gone (a
+ * container's init takes its whole pid namespace along; an exec'd process may leave a child
+ * holding them): look again shortly while one is still held. */
+static void direct_check_all(void)
+{
+    bool again = false;
+    for (struct proc *p = procs; p; p = p->next) {
+        if (!p->direct[0].on && !p->direct[1].on)
+            continue;
+        struct cz_ocirt_exit e;
+        cz_ocirt_exit_status(p->p, &e);
+        if (e.exited && direct_check(p))
+            again = true;
+    }
+    if (!again)
+        direct_rechecks = 0;
+    else if (!direct_timer)
+        direct_timer = cz_loop_add_timer(g_vminitd.loop,
+                                         direct_rechecks++ < 100 ? DIRECT_RECHECK_MS : 500,
+                                         on_direct_timer, NULL);
 }
 
 static struct cz_ocirt_stdio stdio_options(const Cz__Agent__V1__StdioOptions *o)
@@ -312,6 +516,9 @@ static int on_stdio_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_e
         p->stdio = call;
         cz_rpc_call_set_data(call, p);
         watch_outputs(p);
+        direct_report(p); /* ends found while no host was attached */
+        if (!p->stdio)
+            return 0;
         if (p->out_eof && p->err_eof) {
             /* nothing to stream (no pipes, or they already ended) */
             finish_stdio_if_done(p);
@@ -381,15 +588,35 @@ static int do_create(cz_rpc_call *call, const ProtobufCMessage *msg, void *data,
     const char *json = with_init ? with_init : r->oci_spec_json;
     if (cz_ocirt_spec_parse(json, strlen(json), &spec, err) < 0)
         return cz_error_wrap(err, "create process %s", r->id);
+    struct direct direct[2];
+    int port_fd[2];
+    if (direct_open(r->stdio, direct, port_fd, err) < 0) {
+        cz_ocirt_spec_free(spec);
+        return cz_error_wrap(err, "create process %s", r->id);
+    }
     struct cz_ocirt_create_options o = {.id = r->id, .cgroup_parent = cgroup_parent,
                                         .stdio = stdio_options(r->stdio),
                                         .exec_signals_blocked = with_init != NULL};
+    for (int i = 0; i < 2; i++)
+        if (port_fd[i] >= 0) {
+            *(i ? &o.stdio.stderr_given : &o.stdio.stdout_given) = true;
+            *(i ? &o.stdio.stderr_fd : &o.stdio.stdout_fd) = port_fd[i];
+        }
     cz_ocirt_process *op;
     int rc = cz_ocirt_create(spec, &o, &op, err);
     cz_ocirt_spec_free(spec);
-    if (rc < 0)
+    /* the process holds its own: the port is free again when its last holder closes it */
+    for (int i = 0; i < 2; i++)
+        if (port_fd[i] >= 0)
+            close(port_fd[i]);
+    if (rc < 0) {
+        direct_free(direct);
         return cz_error_wrap(err, "create process %s", r->id);
-    proc_new(r->id, r->id, true, op);
+    }
+    struct proc *p = proc_new(r->id, r->id, true, op);
+    memcpy(p->direct, direct, sizeof(direct));
+    p->out_eof = p->out_eof && !direct[0].on;
+    p->err_eof = p->err_eof && !direct[1].on;
     return cz_rpc_call_reply_empty(call, err);
 }
 
@@ -408,6 +635,11 @@ static int do_exec(cz_rpc_call *call, const ProtobufCMessage *msg, void *data, c
     cz_ocirt_spec *spec;
     if (cz_ocirt_process_parse(r->process_json, strlen(r->process_json), &spec, err) < 0)
         return cz_error_wrap(err, "exec %s", r->id);
+    if (r->stdio && r->stdio->direct_output) {
+        cz_ocirt_spec_free(spec);
+        return cz_error_set(err, EINVAL, "exec %s: direct output is for a container's process",
+                            r->id);
+    }
     struct cz_ocirt_exec_options o = {.stdio = stdio_options(r->stdio)};
     cz_ocirt_process *op;
     int rc = cz_ocirt_exec(c->p, spec, &o, &op, err);
@@ -510,6 +742,7 @@ static void proc_free(struct proc *p)
         cz_rpc_call_finish_status(p->stdio, CZ_RPC_CANCELLED, "the process was deleted");
     }
     cz_buf_free(&p->in_pending);
+    direct_free(p->direct);
     free(p->waiters);
     free(p->id);
     free(p->container_id);
@@ -605,6 +838,8 @@ void vminitd_process_reaped(pid_t pid, int wait_status)
         if (!cz_ocirt_reaped(p->p, pid, wait_status))
             continue;
         cz_debug("vminitd: process %s (pid %d) reaped", p->id, (int)pid);
+        /* a host learns where direct output ends before it learns the exit */
+        direct_check_all();
         while (p->n_waiters) {
             cz_rpc_call *c = p->waiters[--p->n_waiters];
             cz_error err = {0};
@@ -613,6 +848,7 @@ void vminitd_process_reaped(pid_t pid, int wait_status)
         }
         return;
     }
+    direct_check_all(); /* a child of an exec'd process may have held a port */
 }
 
 int vminitd_register_process(cz_rpc_server *server, cz_error *err)

@@ -36,6 +36,9 @@ void vminitd_process_reaped(pid_t pid, int wait_status);
 /* Where containers' cgroups go (NULL: lib/ocirt's default; "": none). */
 void vminitd_set_cgroup_parent(const char *parent);
 
+/* /dev/vportNpM of the virtio-serial port with this name (allocated); NULL if none. */
+char *vminitd_find_port(const char *name);
+
 /* A path from the host must be absolute and free of ".." components. */
 int vminitd_check_path(const char *what, const char *path, cz_error *err);
 

@@ -164,6 +164,10 @@ struct cz_ocirt_stdio {
     bool stderr_pipe; /* a pipe for stderr; otherwise /dev/null (ignored with a terminal) */
     bool terminal;    /* a pseudo-terminal (also when process.terminal is true) */
     uint32_t rows, cols; /* initial size; 0: process.consoleSize, else the kernel's */
+    /* stdout/stderr are these open files instead (the child gets a duplicate; the caller
+     * keeps its own): set the fd and its flag. Ignored with a terminal. */
+    bool stdout_given, stderr_given;
+    int stdout_fd, stderr_fd;
 };
 
 struct cz_ocirt_create_options {

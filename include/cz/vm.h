@@ -64,6 +64,10 @@ struct cz_vm_config {
     const char *console_log; /* serial console appended here; NULL: discarded */
     bool vsock;              /* agent over vhost-vsock instead of virtio-serial */
     uint32_t vsock_cid;
+    /* Two more virtio-serial ports, cz.out and cz.err, for a process's output written
+     * straight into them (the agent's StdioOptions.direct_output); their host ends are
+     * unix sockets QEMU serves (cz_vm_output_socket). */
+    bool output_ports;
     /* Restore this template (made by cz_vm_template_build for a configuration with the
      * same cz_vm_template_key) instead of booting; NULL: boot. */
     const char *template_dir;
@@ -80,6 +84,9 @@ CZ_PUBLIC int cz_vm_start(const struct cz_vm_config *c, cz_vm **out, cz_error *e
 CZ_PUBLIC pid_t cz_vm_pid(const cz_vm *vm);
 /* The host end of the agent channel: a unix socket path QEMU serves. */
 CZ_PUBLIC const char *cz_vm_agent_socket(const cz_vm *vm);
+/* The host end of cz.out (stream 0) or cz.err (1): a unix socket path QEMU serves; NULL
+ * without output_ports. */
+CZ_PUBLIC const char *cz_vm_output_socket(const cz_vm *vm, int stream);
 CZ_PUBLIC enum cz_accel cz_vm_accel(const cz_vm *vm);
 /* Run one QMP command (JSON object text); the "return" member as JSON text. */
 CZ_PUBLIC int cz_vm_qmp(cz_vm *vm, const char *command, char **reply, cz_error *err);

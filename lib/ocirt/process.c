@@ -92,7 +92,8 @@ static bool valid_id(const char *id)
     return true;
 }
 
-/* Stdio for the child: pipes (the caller keeps the other end) or /dev/null. */
+/* Stdio for the child: pipes (the caller keeps the other end), files the caller gave,
+ * or /dev/null. */
 static int make_stdio(const struct cz_ocirt_stdio *o, bool terminal, int child[3], int host[4],
                       cz_error *err)
 {
@@ -101,7 +102,18 @@ static int make_stdio(const struct cz_ocirt_stdio *o, bool terminal, int child[3
     if (null < 0)
         return cz_error_errno(err, errno, "open /dev/null");
     bool want[3] = {o->stdin_pipe, o->stdout_pipe, o->stderr_pipe};
+    bool given[3] = {false, o->stdout_given, o->stderr_given};
+    int given_fd[3] = {-1, o->stdout_fd, o->stderr_fd};
     for (int i = 0; i < 3; i++) {
+        if (!terminal && given[i]) {
+            child[i] = fcntl(given_fd[i], F_DUPFD_CLOEXEC, 0);
+            if (child[i] < 0) {
+                int e = errno;
+                close(null);
+                return cz_error_errno(err, e, "stdio: the given file for fd %d", i);
+            }
+            continue;
+        }
         if (terminal || !want[i]) {
             child[i] = fcntl(null, F_DUPFD_CLOEXEC, 0);
             continue;

@@ -74,20 +74,34 @@ static void dev_net(const struct cz_vm_config *c, const struct cz_vm_paths *p, s
     cz_argv_addf(a, "virtio-net-device,netdev=net0,mac=%s", n->mac ? n->mac : mac);
 }
 
+/* A virtio-serial port whose host end is a unix socket QEMU serves; the guest's writes
+ * block until the host connects. */
+static void dev_port(struct cz_argv *a, const char *id, const char *name, const char *socket)
+{
+    cz_argv_add(a, "-chardev");
+    cz_argv_addf(a, "socket,id=%s,path=%s,server=on,wait=off", id, socket);
+    cz_argv_add(a, "-device");
+    cz_argv_addf(a, "virtserialport,chardev=%s,name=%s", id, name);
+}
+
 static void dev_agent(const struct cz_vm_config *c, const struct cz_vm_paths *p, struct cz_argv *a)
 {
     if (c->vsock) {
         cz_argv_add(a, "-device");
         cz_argv_addf(a, "vhost-vsock-device,guest-cid=%u", c->vsock_cid);
-        return;
     }
-    /* QEMU serves the socket; guest writes block until the host connects. */
-    cz_argv_add(a, "-chardev");
-    cz_argv_addf(a, "socket,id=agent,path=%s,server=on,wait=off", p->agent_socket);
+    if (c->vsock && !c->output_ports)
+        return;
     cz_argv_add(a, "-device");
-    cz_argv_add(a, "virtio-serial-device,max_ports=2");
-    cz_argv_add(a, "-device");
-    cz_argv_add(a, "virtserialport,chardev=agent,name=cz.agent");
+    cz_argv_addf(a, "virtio-serial-device,max_ports=%d", c->output_ports ? 4 : 2);
+    if (!c->vsock)
+        dev_port(a, "agent", "cz.agent", p->agent_socket);
+    /* The main process's stdout and stderr, written straight into these by the process
+     * (docs/vminitd.md "Direct output"). */
+    if (c->output_ports) {
+        dev_port(a, "out", "cz.out", p->output_socket[0]);
+        dev_port(a, "err", "cz.err", p->output_socket[1]);
+    }
 }
 
 /* Free page reporting: the guest's balloon driver reports free 2 MiB blocks and QEMU

@@ -106,7 +106,8 @@ char *cz_vm_template_key(const struct cz_vm_config *c, enum cz_accel accel, cz_e
             return NULL;
         }
     struct cz_argv a = {0};
-    struct cz_vm_paths p = {.agent_socket = "/R/a", .control_socket = "/R/c", .template = true};
+    struct cz_vm_paths p = {.agent_socket = "/R/a", .control_socket = "/R/c",
+                            .output_socket = {"/R/o", "/R/e"}, .template = true};
     if (cz_vmm_qemu.build_argv(&v.c, accel, &p, &a, err) < 0) {
         cz_argv_free(&a);
         view_free(&v);

@@ -297,7 +297,10 @@ char **cz_vm_argv(const struct cz_vm_config *c, enum cz_accel accel, cz_error *e
     struct cz_argv a = {0};
     cz_autofree char *agent = cz_xasprintf("%s/agent.sock", c->run_dir ? c->run_dir : ".");
     cz_autofree char *control = cz_xasprintf("%s/qmp.sock", c->run_dir ? c->run_dir : ".");
-    struct cz_vm_paths p = {.agent_socket = agent, .control_socket = control};
+    cz_autofree char *out = cz_xasprintf("%s/out.sock", c->run_dir ? c->run_dir : ".");
+    cz_autofree char *errs = cz_xasprintf("%s/err.sock", c->run_dir ? c->run_dir : ".");
+    struct cz_vm_paths p = {.agent_socket = agent, .control_socket = control,
+                            .output_socket = {out, errs}};
     if (cz_vmm_qemu.build_argv(c, accel, &p, &a, err) < 0) {
         cz_argv_free(&a);
         return NULL;
@@ -342,6 +345,12 @@ int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3
     unlink(vm->control_socket);
     paths->agent_socket = vm->agent_socket;
     paths->control_socket = vm->control_socket;
+    if (c->output_ports)
+        for (int i = 0; i < 2; i++) {
+            vm->output_socket[i] = cz_xasprintf("%s/%s.sock", c->run_dir, i ? "err" : "out");
+            unlink(vm->output_socket[i]);
+            paths->output_socket[i] = vm->output_socket[i];
+        }
     struct cz_argv argv = {0};
     char **file_targets = NULL;
     cz_autofree char *exe = NULL;
@@ -490,6 +499,11 @@ const char *cz_vm_agent_socket(const cz_vm *vm)
     return vm->agent_socket;
 }
 
+const char *cz_vm_output_socket(const cz_vm *vm, int stream)
+{
+    return stream == 0 || stream == 1 ? vm->output_socket[stream] : NULL;
+}
+
 enum cz_accel cz_vm_accel(const cz_vm *vm)
 {
     return vm->accel;
@@ -557,6 +571,11 @@ void cz_vm_free(cz_vm *vm)
         close(vm->pidfd);
     unlink(vm->agent_socket);
     unlink(vm->control_socket);
+    for (int i = 0; i < 2; i++)
+        if (vm->output_socket[i]) {
+            unlink(vm->output_socket[i]);
+            free(vm->output_socket[i]);
+        }
     free(vm->agent_socket);
     free(vm->control_socket);
     free(vm->log_path);

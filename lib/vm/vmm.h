@@ -19,6 +19,7 @@ void cz_argv_free(struct cz_argv *a);
 struct cz_vm_paths {
     const char *agent_socket;   /* host end of the agent channel */
     const char *control_socket; /* the VMM's control socket (QMP) */
+    const char *output_socket[2]; /* host ends of cz.out and cz.err (config output_ports) */
     /* Building a template or restoring one (vm/template.c): the template's MAC address */
     bool template;
     /* Wait for the saved state (vm/template.c loads it from fd 3) instead of booting. */
@@ -54,6 +55,7 @@ struct cz_vm {
     int wait_status;
     enum cz_accel accel;
     char *agent_socket;
+    char *output_socket[2];
     char *control_socket;
     char *log_path;
 };

@@ -104,10 +104,15 @@ try:
     for n in (1, 2):
         vm = Vm("vm%d" % n, os.path.join(tmp, "B%d.ext4" % n), incoming=state)
         vms.append(vm)
-        wait_for(lambda: vm.cmd("query-status")["status"] in ("paused", "running",
-                 "postmigrate", "inmigrate", "prelaunch") and
-                 vm.cmd("query-migrate").get("status") in (None, "completed", "failed"),
+        # Until the state is loaded ("inmigrate" lasts through the load, and query-migrate
+        # may not report the incoming migration before it begins): a host that connects to
+        # the agent while the devices are still being loaded is not seen by the guest.
+        wait_for(lambda: vm.proc.poll() is not None or
+                 vm.cmd("query-status")["status"] in ("paused", "running", "postmigrate"),
                  "the incoming state")
+        if vm.proc.poll() is not None:
+            raise RuntimeError("vm%d: QEMU ended loading the state: %s" %
+                               (n, open(os.path.join(vm.dir, "qemu.err")).read()))
         if vm.cmd("query-status")["status"] != "running":
             vm.cmd("cont")
         t0 = time.perf_counter()
