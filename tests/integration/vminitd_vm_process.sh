@@ -2,7 +2,8 @@
 # container's root is an overlay: a read-only image disk as the lower layer, a
 # writable ext4 disk as the upper, mounted through the agent; python grpcio
 # drives vminitd through the virtio-serial port: stdio, exit codes, stdin, a
-# pty with a resize, a signal, exec, and cgroup v2 stats.
+# pty with a resize, a signal, exec, and cgroup v2 stats; direct output into the ports
+# cz.out and cz.err (vminitd_direct.py).
 . "$CZ_SRC/tests/lib.sh"
 PY=/usr/bin/python3
 mkdir -p "$T/py" "$T/run" "$T/rootfs/bin" "$T/rootfs/proc" "$T/rootfs/dev" "$T/rootfs/tmp"
@@ -11,12 +12,14 @@ $PY -m grpc_tools.protoc -I"$CZ_SRC/proto" --python_out="$T/py" --grpc_python_ou
 export PYTHONPATH=$T/py
 cp /bin/busybox "$T/rootfs/bin/"
 for a in sh cat echo sleep hostname stty tty true; do ln -s busybox "$T/rootfs/bin/$a"; done
+head -c 3000000 /dev/urandom >"$T/data"
+cp "$T/data" "$T/rootfs/data"
 mke2fs -q -t ext4 -d "$T/rootfs" "$T/rootfs.ext4" 32M
 mke2fs -q -t ext4 "$T/upper.ext4" 32M
 
 "$CZ_BUILD/tests/tools/cz-vm-boot" --kernel "$CZ_BUILD/kernel/vmlinux" \
     --initrd "$CZ_BUILD/guest/initfs.cpio" --disk "$T/rootfs.ext4:ro" --disk "$T/upper.ext4" \
-    --memory 512 \
+    --memory 512 --output-ports \
     --wait-exit --timeout 300 "$T/run" >"$T/boot.out" 2>&1 &
 BPID=$!
 on_exit "kill $BPID; wait $BPID"
@@ -38,6 +41,9 @@ print("PASS: the agent mounted the overlay root (image disk + writable disk)")
 PY
 $PY "$CZ_SRC/tests/integration/vminitd_process.py" "$T/run/agent.sock" /mnt/rootfs --stats \
     || fail "the process suite ended with an error"
+PYTHONPATH=$PYTHONPATH:$CZ_SRC/tests/integration \
+    $PY "$CZ_SRC/tests/integration/vminitd_direct.py" "$T/run" /mnt/rootfs "$T/data" \
+    || fail "the direct output suite ended with an error"
 $PY - "$T/run/agent.sock" <<'PY'
 import sys, grpc, agent_pb2 as a, agent_pb2_grpc as g
 import json

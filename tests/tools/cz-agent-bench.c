@@ -16,6 +16,8 @@
  *   cz-agent-bench --kernel K --raw RAW_CPIO --bytes B RUN_DIR
  *       an init that writes B bytes straight into the agent port and then waits: the raw
  *       channel
+ * --output-ports gives the VM the ports cz.out and cz.err (as the runtime's VMs have); --direct
+ * also has the Stdio process write into them (StdioOptions.direct_output) and reads them here.
  * For experiments: --cpus N gives the VM N vCPUs (default 1); --cmdline X appends X to lib/vm's
  * kernel command line; --qemu PATH runs PATH (e.g. a wrapper that changes QEMU options) instead of
  * qemu-system-x86_64. Throughputs are counted on the host from the first byte to the last. Prints
@@ -176,7 +178,59 @@ struct stdio_state {
     uint64_t bytes, first, last;
     int eofs, status;
     bool closed;
+    /* --direct: stdout/stderr come from the ports cz.out/cz.err ([0], [1]) */
+    int port[2];
+    uint64_t got[2], end[2];
+    bool end_known[2];
 };
+
+static bool stdio_done(const struct stdio_state *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->port[i] >= 0 && !(s->end_known[i] && s->got[i] >= s->end[i]))
+            return false;
+    return s->closed;
+}
+
+static void on_port(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)events;
+    struct stdio_state *s = data;
+    static char buf[256 << 10];
+    int i = fd == s->port[1];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        fprintf(stderr, "error: port %d: %s\n", i, n ? strerror(errno) : "closed");
+        cz_loop_del_fd(loop, fd);
+        s->end_known[i] = true;
+        s->end[i] = s->got[i];
+    } else {
+        s->last = cz_now_ns();
+        if (!s->first)
+            s->first = s->last;
+        s->got[i] += (uint64_t)n;
+        if (i == 0)
+            s->bytes += (uint64_t)n;
+    }
+    if (stdio_done(s))
+        cz_loop_stop(loop);
+}
+
+/* Connect to a port's host end (QEMU serves it). */
+static int port_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "error: connect %s: %s\n", path, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
 
 static int stdio_on_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
 {
@@ -189,8 +243,16 @@ static int stdio_on_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_e
         if (r->stream == CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDOUT)
             s->bytes += r->data.len;
     }
-    if (r->eof)
+    if (r->eof) {
         s->eofs++;
+        int i = r->stream == CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR;
+        if (s->port[i] >= 0) {
+            s->end_known[i] = true;
+            s->end[i] = r->direct_bytes;
+            if (stdio_done(s))
+                cz_loop_stop(s->loop);
+        }
+    }
     (void)err;
     return 0;
 }
@@ -200,10 +262,13 @@ static void stdio_on_close(cz_rpc_call *call, int status, const char *message)
     struct stdio_state *s = cz_rpc_call_handler_data(call);
     s->closed = true;
     s->status = status;
-    if (status != CZ_RPC_OK)
+    if (status != CZ_RPC_OK) {
         fprintf(stderr, "error: Stdio: %s: %s\n", cz_rpc_status_name(status),
                 message ? message : "");
-    cz_loop_stop(s->loop);
+        cz_loop_stop(s->loop);
+    } else if (stdio_done(s)) {
+        cz_loop_stop(s->loop);
+    }
 }
 
 static const cz_rpc_handler stdio_handler = {.on_message = stdio_on_message,
@@ -263,7 +328,8 @@ static double self_cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
+static int measure_stdio(cz_loop *loop, cz_vm *vm, cz_rpc_client *cl, uint64_t bytes,
+                         bool direct)
 {
     cz_error err = {0};
     Cz__Agent__V1__MountRequest mnt = CZ__AGENT__V1__MOUNT_REQUEST__INIT;
@@ -287,6 +353,16 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     Cz__Agent__V1__StdioOptions so = CZ__AGENT__V1__STDIO_OPTIONS__INIT;
     so.stdout = true;
     so.stderr = true;
+    struct stdio_state s = {.loop = loop, .port = {-1, -1}};
+    if (direct) {
+        so.direct_output = true;
+        for (int i = 0; i < 2; i++)
+            if ((s.port[i] = port_connect(cz_vm_output_socket(vm, i))) < 0 ||
+                cz_loop_add_fd(loop, s.port[i], CZ_LOOP_IN, on_port, &s, &err) < 0) {
+                fprintf(stderr, "error: port %d: %s\n", i, err.msg);
+                return -1;
+            }
+    }
     Cz__Agent__V1__CreateProcessRequest cp = CZ__AGENT__V1__CREATE_PROCESS_REQUEST__INIT;
     cp.id = (char *)"bench";
     cp.oci_spec_json = spec;
@@ -296,7 +372,6 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
     guest_init_cpu(cl, &u0, &s0);
     double host0 = self_cpu_s();
-    struct stdio_state s = {.loop = loop};
     cz_rpc_call *call = cz_rpc_client_start(cl, AGENT, "Stdio", 120000, &stdio_handler, &s, &err);
     if (!call) {
         fprintf(stderr, "error: Stdio: %s\n", err.msg);
@@ -311,12 +386,17 @@ static int measure_stdio(cz_loop *loop, cz_rpc_client *cl, uint64_t bytes)
     Cz__Agent__V1__StartProcessRequest sp = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
     sp.id = (char *)"bench";
     TRY_UNARY("StartProcess", sp);
-    while (!s.closed)
+    while (!(s.status != CZ_RPC_OK && s.closed) && !stdio_done(&s))
         if (cz_loop_run(loop, &err) < 0) {
             fprintf(stderr, "error: loop: %s\n", err.msg);
             return -1;
         }
     double host1 = self_cpu_s();
+    for (int i = 0; i < 2; i++)
+        if (s.port[i] >= 0) {
+            cz_loop_del_fd(loop, s.port[i]);
+            close(s.port[i]);
+        }
     if (wait_and_delete(cl, "bench") < 0)
         return -1;
     if (s.status != CZ_RPC_OK || s.bytes != blocks * 65536) {
@@ -366,7 +446,7 @@ static int measure_busy_unary(cz_rpc_client *cl, int calls)
 /* ---- the agent: first call, round trips, memory ---- */
 
 static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes,
-                         const char *console, const char *connect_after)
+                         const char *console, const char *connect_after, bool direct)
 {
     cz_error err = {0};
     cz_loop *loop = cz_loop_new(&err);
@@ -423,7 +503,7 @@ static int measure_agent(cz_vm *vm, uint64_t t0, int calls, uint64_t stdio_bytes
     }
     printf("unary_us %.1f\n", (double)(cz_now_ns() - t1) / 1e3 / calls);
     if (stdio_bytes &&
-        (measure_stdio(loop, cl, stdio_bytes) < 0 || measure_busy_unary(cl, calls) < 0))
+        (measure_stdio(loop, vm, cl, stdio_bytes, direct) < 0 || measure_busy_unary(cl, calls) < 0))
         goto out;
     /* vminitd's memory. smaps_rollup walks its page tables: exact, where the status
      * counters lag by up to 64 pages. Its text pages live in the initramfs (rootfs page
@@ -474,12 +554,15 @@ int main(int argc, char **argv)
                                          {"qemu", required_argument, NULL, 'q'},
                                          {"connect-after", required_argument, NULL, 'a'},
                                          {"cpus", required_argument, NULL, 'p'},
+                                         {"direct", no_argument, NULL, 'd'},
+                                         {"output-ports", no_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
     const char *kernel = NULL, *initrd = NULL, *floor_cpio = NULL, *raw_cpio = NULL;
     const char *stdio_root = NULL, *marker = NULL, *cmdline = NULL, *qemu = NULL;
     const char *connect_after = NULL;
     uint64_t bytes = 64ull << 20;
     int calls = 200, cpus = 1, o;
+    bool direct = false, output_ports = false;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'k':
@@ -518,6 +601,12 @@ int main(int argc, char **argv)
         case 'p':
             cpus = atoi(optarg);
             break;
+        case 'd':
+            direct = output_ports = true;
+            break;
+        case 'o':
+            output_ports = true;
+            break;
         default:
             return 2;
         }
@@ -542,7 +631,8 @@ int main(int argc, char **argv)
                              .accel = CZ_ACCEL_TCG,
                              .disks = &disk,
                              .n_disks = stdio_root ? 1 : 0,
-                             .run_dir = argv[optind]};
+                             .run_dir = argv[optind],
+                             .output_ports = output_ports};
     cz_autofree char *console = cz_xasprintf("%s/console.log", c.run_dir);
     unlink(console);
     c.console_log = console;
@@ -572,7 +662,8 @@ int main(int argc, char **argv)
          * buffers. We stop it once everything arrived. */
         rc = measure_raw(vm, bytes) < 0;
     } else {
-        rc = measure_agent(vm, t0, calls, stdio_root ? bytes : 0, console, connect_after) < 0;
+        rc = measure_agent(vm, t0, calls, stdio_root ? bytes : 0, console, connect_after,
+                           direct) < 0;
         /* Shutdown stops the VM. */
         reaped = wait_exit(pid, 20000, &status, NULL) == 0;
         if (!reaped && !rc) {

@@ -2,7 +2,8 @@
  * the QMP status, then stop it and report how QEMU ended.
  *   cz-vm-boot --kernel K [--initrd I] [--disk PATH[:ro]]... [--share TAG:PATH[:ro]]...
  *              [--marker TEXT] [--timeout SECONDS] [--accel tcg|kvm|auto] [--cmdline X]
- *              [--wait-exit] RUN_DIR */
+ *              [--wait-exit] [--output-ports] RUN_DIR
+ * --output-ports: the ports cz.out and cz.err too (RUN_DIR/out.sock, err.sock). */
 #include <cz/vm.h>
 
 #include "base/fs.h"
@@ -33,6 +34,7 @@ int main(int argc, char **argv)
                                          {"cmdline", required_argument, NULL, 'c'},
                                          {"wait-exit", no_argument, NULL, 'w'},
                                          {"memory", required_argument, NULL, 'M'},
+                                         {"output-ports", no_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
     struct cz_vm_disk disks[CZ_VM_MAX_DISKS];
     struct cz_vm_share shares[CZ_VM_MAX_SHARES];
@@ -94,6 +96,9 @@ int main(int argc, char **argv)
             break;
         case 'M':
             c.memory_mib = strtoull(optarg, NULL, 10);
+            break;
+        case 'o':
+            c.output_ports = true;
             break;
         default:
             return 2;
