@@ -42,6 +42,10 @@ expect_fail() {
     pass "$name"
 }
 cz() { "$CZ_BIN" "$@"; }
+# Remove every container of the test's root (container tests: on_exit rm_all_containers).
+rm_all_containers() {
+    for id in $(cz ls -aq 2>/dev/null); do cz rm -f "$id" >/dev/null 2>&1; done
+}
 # What containers left in the run directory ($CONTAINER_RUN_DIR): VM templates are kept on
 # purpose (docs/vm.md "Templates"), half-built or discarded ones are not.
 run_leftovers() {

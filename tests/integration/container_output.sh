@@ -6,10 +6,7 @@
 . "$CZ_SRC/tests/lib.sh"
 export CONTAINER_RUN_DIR=$T/run
 
-cleanup_all() {
-    for id in $(cz ls -aq 2>/dev/null); do cz rm -f "$id" >/dev/null 2>&1; done
-}
-on_exit cleanup_all
+on_exit rm_all_containers
 
 R=$T/rootfs
 mkdir -p "$R/bin" "$R/tmp"

@@ -6,10 +6,7 @@
 export CONTAINER_RUN_DIR=$T/run
 PY=/usr/bin/python3
 
-cleanup_all() {
-    for id in $(cz ls -aq 2>/dev/null); do cz rm -f "$id" >/dev/null 2>&1; done
-}
-on_exit cleanup_all
+on_exit rm_all_containers
 
 # The image: busybox with a passwd that has a user, as a one-layer import.
 R=$T/rootfs
