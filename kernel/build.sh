@@ -7,7 +7,9 @@
 # (a comment, a reordering) finds the existing build. A small index maps the hash of the
 # inputs (fragments, this script, source version) to the entry, so a cached build is found
 # without even merging the config: then this script prints nothing and writes nothing in the
-# cache. Results are linked into OUT_DIR.
+# cache. Results are linked into OUT_DIR. kernel/patches/*.patch (in name order) are applied
+# to the unpacked source; their hash names the source tree, the build directory and the
+# entry.
 #
 # Usage: kernel/build.sh [--arch x86_64|arm64] OUT_DIR
 # Environment:
@@ -69,8 +71,14 @@ srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
 if [ -z "$srcver" ] || [ "$tarball" != /usr/src/linux-source-6.1.tar.xz ]; then
     srcver=$(sha256sum "$tarball" | cut -c1-16)
 fi
+# Our patches to the source (each says why).
+shopt -s nullglob
+patches=("$here"/patches/*.patch)
+shopt -u nullglob
+patchkey=
+[ ${#patches[@]} -eq 0 ] || patchkey=p$(cat "${patches[@]}" | sha256sum | cut -c1-12)
 # What the build does besides the .config; part of the entry's name.
-recipe="vmlinux ${images[*]##*/} KBUILD_BUILD_USER=cz KBUILD_BUILD_HOST=containerization"
+recipe="vmlinux ${images[*]##*/} KBUILD_BUILD_USER=cz KBUILD_BUILD_HOST=containerization $patchkey"
 inputs=$( { echo "$arch $srcver $recipe ${bases[*]}"; cat "${fragments[@]}" "$here/build.sh"; } | sha256sum | cut -c1-16)
 index=$cache/index/$arch-$inputs
 
@@ -112,16 +120,20 @@ if cached_entry; then # another build finished while we waited
     exit 0
 fi
 
-# Unpack the source once per version; builds are out of tree (O=) so it stays pristine.
-src=$cache/src-$srcver
+# Unpack the source once per version and set of patches; builds are out of tree (O=) so it
+# stays as unpacked and patched.
+src=$cache/src-$srcver${patchkey:+-$patchkey}
 if [ ! -d "$src/linux-source-6.1" ]; then
-    echo "  KERNEL  unpacking $tarball"
+    echo "  KERNEL  unpacking $tarball${patchkey:+ (+ ${#patches[@]} patch(es))}"
     exec 8>"$cache/.lock-src"
     flock 8
     if [ ! -d "$src/linux-source-6.1" ]; then
         rm -rf "$src.tmp"
         mkdir -p "$src.tmp"
         tar -xJf "$tarball" -C "$src.tmp"
+        for p in "${patches[@]}"; do
+            patch -s -p1 -d "$src.tmp/linux-source-6.1" <"$p" || { rm -rf "$src.tmp"; die "patch $p does not apply"; }
+        done
         mv "$src.tmp" "$src"
     fi
     exec 8>&-
@@ -130,7 +142,7 @@ srctree=$src/linux-source-6.1
 [ -f "$srctree/Makefile" ] || die "$srctree does not look like a kernel tree"
 
 # One build directory per arch: a changed fragment rebuilds incrementally.
-obj=$cache/build-$arch
+obj=$cache/build-$arch${patchkey:+-$patchkey}
 mkdir -p "$obj"
 log=$obj/build.log
 : >"$log"

@@ -389,7 +389,7 @@ static void process_over(struct rt *rt, int status, const char *failure)
     cz_debug("process over: status %d%s%s", status, failure ? ": " : "", failure ? failure : "");
     /* Output still in flight comes before the end: the streams end by themselves once
      * both reached EOF; while output still moves, wait for it (a direct-output port may
-     * hold tens of MiB the process wrote before it exited) or for a client that is
+     * hold MiBs the process wrote before it exited) or for a client that is
      * behind; 2 s without any, give up (a background process may still hold them). */
     if (!rt->stdio_closed && !failure) {
         rt->drain_mark = rt->out_bytes;

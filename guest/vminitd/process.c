@@ -135,11 +135,14 @@ static int port_stats(const char *stats, bool *held, uint64_t *sent, cz_error *e
     return 0;
 }
 
-/* debugfs in our own view (the containers mount their own /sys). */
+/* debugfs in our own view (the containers mount their own /sys); mounted by the VM's init
+ * only (vminitd on a host for tests leaves the host's alone). */
 static int debugfs_ready(cz_error *err)
 {
     if (access(DEBUGFS "/virtio-ports", F_OK) == 0)
         return 0;
+    if (!g_vminitd.pid1)
+        return cz_error_set(err, EBUSY, "direct output: no debugfs virtio-ports counters");
     if (mount("debugfs", DEBUGFS, "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0 &&
         errno != EBUSY)
         return cz_error_errno(err, errno, "direct output: mount debugfs on " DEBUGFS);
@@ -168,18 +171,23 @@ static int direct_open(const Cz__Agent__V1__StdioOptions *so, struct direct d[2]
     if (so->terminal)
         return cz_error_set(err, EINVAL, "direct output: not with a terminal");
     bool want[2] = {so->stdout, so->stderr};
-    if ((want[0] || want[1]) && debugfs_ready(err) < 0)
+    char *dev[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++)
+        if (want[i] && !(dev[i] = vminitd_find_port(direct_port[i]))) {
+            cz_error_set(err, EBUSY, "direct output: the VM has no port %s", direct_port[i]);
+            free(dev[0]);
+            return -1;
+        }
+    if ((want[0] || want[1]) && debugfs_ready(err) < 0) {
+        free(dev[0]);
+        free(dev[1]);
         return -1;
+    }
     for (int i = 0; i < 2; i++) {
         if (!want[i])
             continue;
-        cz_autofree char *dev = vminitd_find_port(direct_port[i]);
         bool held;
-        if (!dev) {
-            cz_error_set(err, EBUSY, "direct output: the VM has no port %s", direct_port[i]);
-            goto fail;
-        }
-        d[i].stats = cz_xasprintf(DEBUGFS "/virtio-ports/%s", strrchr(dev, '/') + 1);
+        d[i].stats = cz_xasprintf(DEBUGFS "/virtio-ports/%s", strrchr(dev[i], '/') + 1);
         if (port_stats(d[i].stats, &held, &d[i].base, err) < 0)
             goto fail;
         if (held) {
@@ -188,15 +196,19 @@ static int direct_open(const Cz__Agent__V1__StdioOptions *so, struct direct d[2]
             goto fail;
         }
         /* blocking, as a process expects its stdout to be */
-        fds[i] = open(dev, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        fds[i] = open(dev[i], O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fds[i] < 0) {
-            cz_error_errno(err, errno, "direct output: open %s (%s)", dev, direct_port[i]);
+            cz_error_errno(err, errno, "direct output: open %s (%s)", dev[i], direct_port[i]);
             goto fail;
         }
         d[i].on = true;
     }
+    free(dev[0]);
+    free(dev[1]);
     return 0;
 fail:
+    free(dev[0]);
+    free(dev[1]);
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0) {
             close(fds[i]);

@@ -60,8 +60,11 @@ check "a second build succeeds" [ $rc -eq 0 ]
 check "a second build prints nothing" [ -z "$out" ]
 [ -z "$out" ] || echo "$out" | head -5
 entry=$(cat "$T/k1/cache-entry" 2>/dev/null)
+# kernel/patches: their hash names the source tree, the build directory and the entry
+pk=p$(cat "$CZ_SRC"/kernel/patches/*.patch | sha256sum | cut -c1-12)
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 # (Only what this build could touch: other worktrees may build other entries meanwhile.)
-changed=$(find "$cache/index" "$entry" "$cache/build-x86_64/.config" "$cache/build-x86_64/build.log" \
+changed=$(find "$cache/index" "$entry" "$cache/build-x86_64-$pk/.config" "$cache/build-x86_64-$pk/build.log" \
     -newer "$T/stamp" 2>/dev/null | head -5)
 check "a second build writes nothing in the cache" [ -z "$changed" ]
 [ -z "$changed" ] || echo "changed: $changed"
@@ -69,9 +72,12 @@ check "the published vmlinux is the cache entry's file" [ "$T/k1/vmlinux" -ef "$
 check "the published vmlinux is the one make published" [ "$T/k1/vmlinux" -ef "$CZ_BUILD/kernel/vmlinux" ]
 case $(basename "$entry") in
 x86_64-*) check "the entry is named by the merged .config's hash" \
-    [ "$(basename "$entry")" = "x86_64-$( { echo "x86_64 $(dpkg-query -W -f='${Version}' linux-source-6.1) vmlinux bzImage KBUILD_BUILD_USER=cz KBUILD_BUILD_HOST=containerization"; cat "$entry/config"; } | sha256sum | cut -c1-16)" ] ;;
+    [ "$(basename "$entry")" = "x86_64-$( { echo "x86_64 $srcver vmlinux bzImage KBUILD_BUILD_USER=cz KBUILD_BUILD_HOST=containerization $pk"; cat "$entry/config"; } | sha256sum | cut -c1-16)" ] ;;
 *) fail "the cache entry is named $(basename "$entry")" ;;
 esac
+
+check "the source it was built from has our patches" \
+    grep -q 'module_param(queue_max' "$cache/src-$srcver-$pk/linux-source-6.1/drivers/virtio/virtio_mmio.c"
 
 # A comment-only edit of a fragment: new inputs, the same merged .config, the same entry
 # (Kconfig runs, the kernel is not built again).

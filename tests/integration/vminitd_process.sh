@@ -17,6 +17,17 @@ VPID=$!
 on_exit "kill $VPID; wait $VPID"
 for i in $(seq 1 200); do [ -S "$SOCK" ] && break; sleep 0.01; done
 $PY "$CZ_SRC/tests/integration/vminitd_process.py" "$SOCK" "$T/rootfs" || fail "the process suite ended with an error"
+# Direct output needs the VM's ports cz.out/cz.err: here there are none
+PYTHONPATH=$PYTHONPATH:$CZ_SRC/tests/integration $PY - "$SOCK" "$T/rootfs" <<'PY'
+import sys, grpc, agent_pb2 as a, agent_pb2_grpc as g
+from vminitd_process import expect_code, spec
+s = g.AgentStub(grpc.insecure_channel("unix:" + sys.argv[1]))
+expect_code("direct output without the VM's ports",
+            lambda: s.CreateProcess(a.CreateProcessRequest(
+                id="nd1", oci_spec_json=spec(sys.argv[2], ["/bin/true"]),
+                stdio=a.StdioOptions(stdout=True, direct_output=True)), timeout=20),
+            grpc.StatusCode.FAILED_PRECONDITION, "no port cz.out")
+PY
 check "vminitd survived the suite" kill -0 $VPID
 check "no container mounts left on the host" bash -c "! grep -q '$T/rootfs' /proc/mounts"
 finish

@@ -38,6 +38,10 @@ s.Mount(a.MountRequest(source="overlay", target="/mnt/rootfs", fstype="overlay",
                        options=["lowerdir=/mnt/image", "upperdir=/mnt/rw/upper", "workdir=/mnt/rw/work"]),
         timeout=60)
 print("PASS: the agent mounted the overlay root (image disk + writable disk)")
+# kernel/patches/0001: every virtqueue at most 128 entries (a port's receive queue 512 KiB)
+q = s.ReadFile(a.ReadFileRequest(path="/sys/module/virtio_mmio/parameters/queue_max"),
+               timeout=30).data
+print(("PASS: %s" if q == b"128\n" else "FAIL: %s: " + repr(q)) % "the guest caps virtqueues at 128")
 PY
 $PY "$CZ_SRC/tests/integration/vminitd_process.py" "$T/run/agent.sock" /mnt/rootfs --stats \
     || fail "the process suite ended with an error"
