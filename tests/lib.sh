@@ -42,6 +42,15 @@ expect_fail() {
     pass "$name"
 }
 cz() { "$CZ_BIN" "$@"; }
+# A root filesystem in DIR with the host's static busybox as /bin/busybox and the named
+# applets linked to it.
+busybox_root() {
+    local dir=$1 a
+    shift
+    mkdir -p "$dir/bin"
+    cp /bin/busybox "$dir/bin/"
+    for a in "$@"; do ln -s busybox "$dir/bin/$a"; done
+}
 # Remove every container of the test's root (container tests: on_exit rm_all_containers).
 rm_all_containers() {
     for id in $(cz ls -aq 2>/dev/null); do cz rm -f "$id" >/dev/null 2>&1; done

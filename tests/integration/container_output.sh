@@ -9,9 +9,8 @@ export CONTAINER_RUN_DIR=$T/run
 on_exit rm_all_containers
 
 R=$T/rootfs
-mkdir -p "$R/bin" "$R/tmp"
-cp /bin/busybox "$R/bin/"
-for a in sh cat echo sleep readlink head true seq; do ln -s busybox "$R/bin/$a"; done
+busybox_root "$R" sh cat echo sleep readlink head true seq
+mkdir -p "$R/tmp"
 head -c 24000000 /dev/urandom >"$R/data" # more than the port's queue and the sockets hold
 cz image import -c 'CMD ["/bin/sh"]' "$R" t/out:1 >/dev/null || { fail "import the test image"; finish; }
 sum=$(sha256sum <"$R/data" | cut -d' ' -f1)

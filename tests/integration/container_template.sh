@@ -6,9 +6,8 @@
 export CONTAINER_RUN_DIR=$T/run
 unset CZ_VM_TEMPLATE
 tdir=$CONTAINER_RUN_DIR/templates
-mkdir -p "$T/rootfs/bin" "$T/big/bin"
-cp /bin/busybox "$T/rootfs/bin/"
-for a in sh cat echo true head od sleep; do ln -s busybox "$T/rootfs/bin/$a"; done
+busybox_root "$T/rootfs" sh cat echo true head od sleep
+mkdir -p "$T/big/bin"
 cz image import -c 'CMD ["/bin/sh"]' "$T/rootfs" tpl:small >/dev/null
 # a second image of another size: another snapshot disk
 cp -a "$T/rootfs/." "$T/big/"
