@@ -961,6 +961,11 @@ static int remove_one(struct cli *cli, const char *ref, bool force, cz_error *er
     else {
         kill_runtime(&st);
         r = cz_container_remove(cli->root, c.id, err);
+        /* a --rm container's runtime removes it itself as it ends: gone is what was asked */
+        if (r < 0 && err->code == ENOENT && c.auto_remove) {
+            memset(err, 0, sizeof(*err));
+            r = 0;
+        }
     }
     cz_container_config_free(&c);
     cz_container_state_free(&st);

@@ -311,6 +311,13 @@ cz run --rm "${M[@]}" t/run:1 true
 check "--rm removes the container" test "$(ls "$CONTAINER_ROOT/containers" | wc -l)" -eq "$before"
 ls -la "$CONTAINER_RUN_DIR"/* 2>/dev/null; cz ls -a
 check "--rm leaves no run directory (nothing runs now)" test -z "$(run_leftovers)"
+# rm -f of a running --rm container: its runtime removes it too as it ends; no error
+cz run -d --rm --name rmrace "${M[@]}" t/run:1 sleep 600 >/dev/null
+out=$(cz rm -f rmrace 2>&1)
+rc=$?
+check "rm -f of a running --rm container succeeds quietly (got $rc: $out)" \
+    bash -c "[ $rc = 0 ] && [ '$out' = rmrace ]"
+check "... and it is gone" bash -c "! '$CZ_BIN' ls -a | grep -q rmrace"
 
 # --- ten containers at once
 pids=()
