@@ -1094,7 +1094,8 @@ static void print_log_line(const struct logs_opts *o, const char *line, size_t l
         return;
     }
     json_error_t je;
-    json_t *j = json_loadb(line, len, 0, &je);
+    /* output may hold NUL bytes (\u0000 in the line): jansson refuses them unless asked */
+    json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &je);
     if (!j)
         return; /* a torn last line of a crashed writer */
     const char *text = json_string_value(json_object_get(j, "log"));

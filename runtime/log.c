@@ -54,35 +54,46 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return len;
 }
 
-/* Append s as the body of a JSON string. */
+/* JSON string contents for output bytes: runs of printable ASCII and valid UTF-8 are
+ * copied whole, the rest escaped one byte at a time (invalid UTF-8 becomes U+FFFD). */
 void rt_json_escape(cz_buf *b, const void *data, size_t n)
 {
+    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = data;
+    size_t run = 0; /* start of the bytes that go out as they are */
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            cz_buf_append(b, e, 2);
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             i++;
-        } else if (c == '\n') {
-            cz_buf_append(b, "\\n", 2), i++;
-        } else if (c == '\r') {
-            cz_buf_append(b, "\\r", 2), i++;
-        } else if (c == '\t') {
-            cz_buf_append(b, "\\t", 2), i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            cz_buf_printf(b, "\\u%04x", c), i++;
-        } else {
-            size_t len = utf8_seq(p + i, n - i);
-            if (len == 0) {
-                cz_buf_append(b, "\xef\xbf\xbd", 3); /* U+FFFD */
-                i++;
-            } else {
-                cz_buf_append(b, p + i, len);
-                i += len;
-            }
+            continue;
         }
+        size_t len = c >= 0x80 ? utf8_seq(p + i, n - i) : 0;
+        if (len) {
+            i += len;
+            continue;
+        }
+        cz_buf_append(b, p + run, i - run);
+        char e[6] = {'\\', (char)c};
+        size_t elen = 2;
+        if (c == '\n')
+            e[1] = 'n';
+        else if (c == '\r')
+            e[1] = 'r';
+        else if (c == '\t')
+            e[1] = 't';
+        else if (c >= 0x80) {
+            memcpy(e, "\xef\xbf\xbd", 3); /* U+FFFD */
+            elen = 3;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            elen = 6;
+        }
+        cz_buf_append(b, e, elen);
+        run = ++i;
     }
+    cz_buf_append(b, p + run, n - run);
 }
 
 void rt_time_rfc3339(char out[40])

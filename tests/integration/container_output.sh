@@ -11,6 +11,12 @@ on_exit rm_all_containers
 R=$T/rootfs
 busybox_root "$R" sh cat echo sleep readlink head true seq
 mkdir -p "$R/tmp"
+# bytes for the log check: NUL, controls, a quote, a backslash, UTF-8, an invalid byte, DEL
+cat >"$R/emit" <<'SCRIPT'
+#!/bin/sh
+printf 'a\000b\001"q\\\303\251\360\237\230\200\377z\177\n'
+SCRIPT
+chmod 755 "$R/emit"
 head -c 24000000 /dev/urandom >"$R/data" # more than the port's queue and the sockets hold
 cz image import -c 'CMD ["/bin/sh"]' "$R" t/out:1 >/dev/null || { fail "import the test image"; finish; }
 sum=$(sha256sum <"$R/data" | cut -d' ' -f1)
@@ -56,6 +62,21 @@ cz stop -t 1 o1 >/dev/null
 check "stop: the container stops with the signal's status" \
     bash -c "\"$CZ_BIN\" inspect o1 | grep -Eq '\"ExitCode\": *(137|143)'"
 cz rm o1 >/dev/null
+
+# The log (docker's json-file format) keeps any bytes: controls and NUL escaped, valid UTF-8
+# as it is, invalid bytes as U+FFFD; `logs` gives the text back.
+cz run --name o2 "${M[@]}" t/out:1 /emit >/dev/null
+printf 'a\000b\001"q\\\303\251\360\237\230\200\357\277\275z\177\n' >"$T/emit.want"
+id=$(cz inspect o2 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+check "log: every line is JSON, the bytes escaped as they should be" /usr/bin/python3 -c '
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+text = "".join(json.loads(l)["log"] for l in lines)
+sys.exit(0 if text.encode() == open(sys.argv[2], "rb").read() else "got %r" % text)' \
+    "$CONTAINER_ROOT/containers/$id/container.log" "$T/emit.want"
+cz logs o2 >"$T/emit.got"
+check "logs gives the text back" cmp "$T/emit.got" "$T/emit.want"
+cz rm o2 >/dev/null
 
 # a terminal: output through the pty, not the ports
 got=$(cz run --rm -t "${M[@]}" t/out:1 sh -c 'readlink /proc/self/fd/1' </dev/null | tr -d '\r')
