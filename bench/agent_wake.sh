@@ -16,7 +16,8 @@ VMS=${VMS:-3}
 work=$(mktemp -d /tmp/cz-bench-wake-XXXXXX)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    # (VMs that already stopped are fine: the script's status is the benchmark's)
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
