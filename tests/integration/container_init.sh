@@ -30,20 +30,27 @@ check "without --init too" \
 check "without --init the process is PID 1" bash -c "\"$CZ_BIN\" run --rm initimg:1 ps -o pid,comm | grep -Eq '^ *1 +ps'"
 
 # Orphans: a background process whose parent exits is re-parented to PID 1.
-# `exec sleep` as PID 1 never reaps it; the init does.
-zombies() { # NAME: wait (bounded) until the orphan "sleep 1" has exited, then count zombies
+# `exec sleep` as PID 1 never reaps it; the init does. The orphan ends only when told (the
+# file /go), after the shell has become `sleep 600`: a shell reaps whatever child has ended
+# while it waits for its own, so an orphan that ended before the exec (a stalled vCPU makes
+# any fixed delay too short) would be gone without a trace.
+orphan='(sh -c "while [ ! -e /go ]; do sleep 1; done" &); exec sleep 600'
+zombies() { # NAME: once sleep 600 and the orphan run, end the orphan and count zombies
     local i out
-    # The container's shell writes /forked once its subshell (which forked the orphan) has
-    # been reaped: from then on the orphan exists; wait until it no longer runs.
     for i in $(seq 1 120); do
-        out=$(cz exec "$1" sh -c 'test -e /forked && ps -o stat,args')
-        [ -n "$out" ] && ! echo "$out" | grep -Eq '^[^Z].*sleep 1$' && break
+        out=$(cz exec "$1" ps -o stat,args)
+        echo "$out" | grep -q 'sleep 600$' && echo "$out" | grep -Eq '^[^Z].*while' && break
+        sleep 0.5
+    done
+    cz exec "$1" sh -c ': >/go'
+    for i in $(seq 1 120); do
+        cz exec "$1" ps -o stat,args | grep -Eq '^[^Z].*while' || break
         sleep 0.5
     done
     cz exec "$1" ps -o stat,args | grep -c '^Z' || true
 }
-cz run -d --name in1 --init initimg:1 sh -c '(sleep 1 &); : >/forked; exec sleep 600' >/dev/null
-cz run -d --name in2 initimg:1 sh -c '(sleep 1 &); : >/forked; exec sleep 600' >/dev/null
+cz run -d --name in1 --init initimg:1 sh -c "$orphan" >/dev/null
+cz run -d --name in2 initimg:1 sh -c "$orphan" >/dev/null
 check "without --init the orphan stays a zombie (the check can see one)" [ "$(zombies in2)" = 1 ]
 check "--init: the orphan is reaped" [ "$(zombies in1)" = 0 ]
 
