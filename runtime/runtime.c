@@ -45,7 +45,6 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -116,10 +115,10 @@ struct rt {
     bool eof[3]; /* stdout, stderr reached EOF */
     bool stdio_paused;
     /* Direct output ([1] stdout, [2] stderr): the process writes into the VM's ports cz.out
-     * and cz.err, read here from their sockets; Stdio tells where each ends. */
+     * and cz.err, read here from their sockets; Stdio tells where each ends. Open only
+     * while the process has them (direct_output) and its stream has not ended. */
     int port_fd[3];
     bool port_watched[3];
-    bool direct;           /* the process was created with direct_output */
     uint64_t port_got[3];  /* bytes read from the port */
     bool port_end_known[3];
     uint64_t port_end[3];  /* its total, from the Stdio end message */
@@ -726,15 +725,10 @@ static void port_connect(struct rt *rt)
         const char *path = rt->vm ? cz_vm_output_socket(rt->vm, i - 1) : NULL;
         if (!path)
             break;
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            cz_debug("output port %s: %s", path, strerror(errno));
-            close(fd);
-            fd = -1;
-        }
-        rt->port_fd[i] = fd;
+        cz_error e = {0};
+        rt->port_fd[i] = cz_unix_connect(path, SOCK_NONBLOCK, &e);
+        if (rt->port_fd[i] < 0)
+            cz_debug("output port: %s", e.msg);
     }
     if (rt->port_fd[1] < 0 || rt->port_fd[2] < 0) {
         port_close(rt, 1);
@@ -750,7 +744,7 @@ static int stdio_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_erro
     int stream = m->stream == CZ__AGENT__V1__STDIO_RESPONSE__STREAM__STDERR ? 2 : 1;
     if (m->data.len)
         output_data(rt, stream, m->data.data, m->data.len);
-    if (m->eof && rt->direct && rt->port_fd[stream] >= 0) {
+    if (m->eof && rt->port_fd[stream] >= 0) {
         rt->port_end_known[stream] = true;
         rt->port_end[stream] = m->direct_bytes;
         cz_debug("output port %d: %llu bytes in all, %llu here", stream,
@@ -772,7 +766,7 @@ static void stdio_close(cz_rpc_call *call, int status, const char *message)
     /* A stream whose port still carries output it was told of ends when that arrived;
      * any other ends here (its end will not be told any more). */
     for (int i = 1; i <= 2; i++)
-        if (!(rt->direct && rt->port_fd[i] >= 0 && rt->port_end_known[i])) {
+        if (!(rt->port_fd[i] >= 0 && rt->port_end_known[i])) {
             port_close(rt, i);
             output_eof(rt, i);
         }
@@ -1782,15 +1776,15 @@ static int create_process(struct rt *rt, cz_error *err)
     cp.id = c->id;
     cp.oci_spec_json = spec;
     cp.stdio = &so;
-    if (agent_unary(rt, "CreateProcess", &cp.base, NULL, err) < 0)
-        return -1;
-    rt->direct = so.direct_output;
-    if (rt->direct)
-        port_watch(rt, true);
-    else
+    r = agent_unary(rt, "CreateProcess", &cp.base, NULL, err);
+    if (r < 0 || !so.direct_output)
         for (int i = 1; i <= 2; i++)
             port_close(rt, i);
-    cz_debug("process created%s", rt->direct ? " (direct output)" : "");
+    if (r < 0)
+        return -1;
+    if (so.direct_output)
+        port_watch(rt, true);
+    cz_debug("process created%s", so.direct_output ? " (direct output)" : "");
     rt->stdio = cz_rpc_client_start(rt->agent, AGENT, "Stdio", 0, &stdio_handler, rt, err);
     if (!rt->stdio)
         return cz_error_wrap(err, "attach to the process");

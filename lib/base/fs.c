@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int cz_mkdir_p(const char *path, mode_t mode, cz_error *err)
@@ -189,4 +191,22 @@ int64_t cz_file_size(const char *path)
     if (stat(path, &st) < 0)
         return -1;
     return (int64_t)st.st_size;
+}
+
+int cz_unix_connect(const char *path, int flags, cz_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return cz_error_set(err, ENAMETOOLONG, "connect to %s: path too long for a unix socket",
+                            path);
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "connect to %s: socket", path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        close(fd);
+        return cz_error_errno(err, e, "connect to %s", path);
+    }
+    return fd;
 }

@@ -28,5 +28,8 @@ int cz_path_exists(const char *path);
 /* Make a unique temporary file next to `final` ("final.tmp-XXXXXX"); returns fd, path in *tmp. */
 int cz_mktemp_beside(const char *final, char **tmp, cz_error *err);
 int64_t cz_file_size(const char *path);
+/* Connect a stream socket to the unix socket at path; flags: SOCK_NONBLOCK or 0 (the fd is
+ * close-on-exec). Returns the fd; errors name the path. */
+int cz_unix_connect(const char *path, int flags, cz_error *err);
 
 #endif

@@ -14,6 +14,7 @@
  * socket allow, and the queue length is visible to producers. */
 #include <cz/rpc.h>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -1600,23 +1601,8 @@ cz_rpc_client *cz_rpc_client_new(cz_loop *loop, int fd, const cz_rpc_opts *opts,
 cz_rpc_client *cz_rpc_client_connect_unix(cz_loop *loop, const char *path, const cz_rpc_opts *opts,
                                           cz_error *err)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        cz_error_set(err, ENAMETOOLONG, "connect to %s: path too long for a unix socket", path);
-        return NULL;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        cz_error_errno(err, errno, "connect to %s: socket", path);
-        return NULL;
-    }
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        cz_error_errno(err, errno, "connect to %s", path);
-        close(fd);
-        return NULL;
-    }
-    return cz_rpc_client_new(loop, fd, opts, err);
+    int fd = cz_unix_connect(path, 0, err);
+    return fd < 0 ? NULL : cz_rpc_client_new(loop, fd, opts, err);
 }
 
 void cz_rpc_client_on_disconnect(cz_rpc_client *cl, void (*fn)(cz_rpc_client *, void *), void *data)

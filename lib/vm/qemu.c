@@ -10,7 +10,6 @@
 #include <jansson.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 
 static void dev_disk(const struct cz_vm_config *c, struct cz_argv *a)
@@ -283,16 +282,10 @@ static int qemu_control_pass_fd(int fd, int pass, const char *name, int timeout_
 
 static int qemu_control_connect(const char *path, int timeout_ms, cz_error *err)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return cz_error_set(err, ENAMETOOLONG, "qmp socket path too long: %s", path);
-    strcpy(sa.sun_path, path);
     uint64_t deadline = cz_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-            return cz_error_errno(err, errno, "qmp: socket");
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        int fd = cz_unix_connect(path, SOCK_NONBLOCK, err);
+        if (fd >= 0) {
             cz_buf greeting = {0};
             int r = read_line(fd, &greeting, timeout_ms, err);
             cz_buf_free(&greeting);
@@ -302,10 +295,10 @@ static int qemu_control_connect(const char *path, int timeout_ms, cz_error *err)
             close(fd);
             return cz_error_wrap(err, "connect to QMP at %s", path);
         }
-        int e = errno;
-        close(fd);
-        if ((e != ENOENT && e != ECONNREFUSED) || cz_now_ns() >= deadline)
-            return cz_error_errno(err, e, "connect to QMP at %s", path);
+        /* not there yet: QEMU creates and listens on it as it starts */
+        if ((err->code != ENOENT && err->code != ECONNREFUSED) || cz_now_ns() >= deadline)
+            return cz_error_wrap(err, "QMP");
+        cz_error_clear(err);
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

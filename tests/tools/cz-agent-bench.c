@@ -38,7 +38,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -125,19 +124,13 @@ static int measure_marker(pid_t pid, const char *console, const char *marker, ui
 /* The raw reference: read the agent socket until the guest's init has written `bytes`. */
 static int measure_raw(cz_vm *vm, uint64_t bytes)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cz_vm_agent_socket(vm));
+    cz_error err = {0};
     int fd = -1;
-    for (int i = 0; i < 5000 && fd < 0; i++) {
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            close(fd);
-            fd = -1;
+    for (int i = 0; i < 5000 && fd < 0; i++)
+        if ((fd = cz_unix_connect(cz_vm_agent_socket(vm), 0, &err)) < 0)
             sleep_ms(2);
-        }
-    }
     if (fd < 0) {
-        fprintf(stderr, "error: connect %s: %s\n", sa.sun_path, strerror(errno));
+        fprintf(stderr, "error: %s\n", err.msg);
         return -1;
     }
     static char buf[1 << 20];
@@ -218,19 +211,7 @@ static void on_port(cz_loop *loop, int fd, uint32_t events, void *data)
         cz_loop_stop(loop);
 }
 
-/* Connect to a port's host end (QEMU serves it). */
-static int port_connect(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        fprintf(stderr, "error: connect %s: %s\n", path, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
+
 
 static int stdio_on_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
 {
@@ -357,7 +338,7 @@ static int measure_stdio(cz_loop *loop, cz_vm *vm, cz_rpc_client *cl, uint64_t b
     if (direct) {
         so.direct_output = true;
         for (int i = 0; i < 2; i++)
-            if ((s.port[i] = port_connect(cz_vm_output_socket(vm, i))) < 0 ||
+            if ((s.port[i] = cz_unix_connect(cz_vm_output_socket(vm, i), SOCK_NONBLOCK, &err)) < 0 ||
                 cz_loop_add_fd(loop, s.port[i], CZ_LOOP_IN, on_port, &s, &err) < 0) {
                 fprintf(stderr, "error: port %d: %s\n", i, err.msg);
                 return -1;
