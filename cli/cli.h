@@ -44,7 +44,7 @@ void cli_reconcile(struct cli *cli, const struct cz_container_config *c,
                    struct cz_container_state *st);
 /* The container-runtime program: $CONTAINER_RUNTIME_BIN, beside us, or installed (run.c). */
 char *cli_runtime_program(void);
-/* Read a starting container-runtime's one line from fd (closing it): "ok" is 0;
+/* Read a starting container-runtime's one line from fd (left open): "ok" is 0;
  * "fail CODE MESSAGE" fails with MESSAGE and *exit_code CODE (common.c). */
 int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err);
 /* The image snapshot and the empty writable disk a container boots from. */

@@ -79,7 +79,6 @@ int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err
         if (memchr(line, '\n', len) || len == sizeof(line) - 1)
             break;
     }
-    close(fd);
     line[len] = 0;
     line[strcspn(line, "\n")] = 0;
     *exit_code = 125;

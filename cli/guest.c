@@ -142,7 +142,9 @@ static int maintenance_start(struct cli *cli, struct cli_guest *g, cz_error *err
     g->maintenance_pid = pid;
     g->lifeline = life[1];
     int code;
-    return cli_runtime_ready(ready[0], logpath, &code, err);
+    int r = cli_runtime_ready(ready[0], logpath, &code, err);
+    close(ready[0]);
+    return r;
 }
 
 int cli_guest_open_for_copy(struct cli *cli, const char *ref, struct cli_guest *g, cz_error *err)

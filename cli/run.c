@@ -147,7 +147,13 @@ static int cli_runtime_start(struct cli *cli, const cz_container_config *c, bool
     }
     close(p[1]);
     waitpid(child, NULL, 0);
-    return cli_runtime_ready(p[0], logpath, exit_code, err);
+    int r = cli_runtime_ready(p[0], logpath, exit_code, err);
+    /* Waiting for our attach, the runtime watches this pipe: we keep it open until we
+     * exit, so that our end (interrupted, killed) before the attach leaves the
+     * container created instead of a VM waiting for good. */
+    if (r < 0 || !wait_attach)
+        close(p[0]);
+    return r;
 }
 
 /* --- the terminal ------------------------------------------------------ */

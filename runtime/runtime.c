@@ -7,6 +7,10 @@
  *   2. through vminitd: the overlay root, resolv.conf/hosts/hostname, the network
  *      interface, then the container's process with its stdio attached here;
  *   3. says on --ready-fd "ok" or "fail CODE MESSAGE" (the CLI waits for it);
+ *      with --wait-attach the process starts at the first Attach, and the CLI
+ *      holds the ready pipe open meanwhile: when it closes first (the CLI was
+ *      interrupted or killed), the process never starts, the VM is stopped and
+ *      the container is left created (removed with --rm), as docker leaves it;
  *   4. serves runtime.proto and the forwarded agent methods on runtime.sock,
  *      writes the process's output to the container's log;
  *   5. when the process exits (or the VM dies, or the agent is lost): records
@@ -88,6 +92,7 @@ struct rt {
     char *run_dir; /* sockets */
     bool wait_attach;
     int ready_fd;
+    bool cli_gone; /* --wait-attach: the CLI went away before it attached */
     char *console; /* the VM's console log */
     char *template_dir; /* the VM was restored from this template */
     ino_t template_ino; /* its state file (a replaced template is not discarded) */
@@ -96,6 +101,7 @@ struct rt {
     bool maintenance; /* serving cp on a container that is not running */
     int lifeline_fd;  /* maintenance: EOF when the CLI is done */
     int busy_fd;      /* maintenance: the container's busy lock */
+    int runtime_lock; /* ROOT/containers/ID/runtime.lock, held until we exit */
     bool ending;
     bool quit; /* maintenance: done, do not (re)enter the loop */
 
@@ -528,7 +534,14 @@ static void finish_after_sync(struct rt *rt, int status, const char *message,
     rt->st.runtime_pid = 0;
     rt->st.runtime_start = 0;
     rt->st.finished_at = rt->finished_at;
-    if (rt->failure && rt->exit_status < 0) {
+    if (rt->cli_gone) {
+        rt->st.status = CZ_STATUS_CREATED;
+        rt->st.started_at = 0;
+        rt->st.finished_at = 0;
+        rt->st.exit_code = 0;
+        free(rt->st.error);
+        rt->st.error = NULL;
+    } else if (rt->failure && rt->exit_status < 0) {
         rt->st.status = CZ_STATUS_FAILED;
         free(rt->st.error);
         rt->st.error = cz_xstrdup(rt->failure);
@@ -821,11 +834,13 @@ static void on_started(struct rt *rt, int status, const char *message,
     agent_async(rt, "Wait", &w.base, 0, on_wait, NULL);
 }
 
+static void ready_close(struct rt *rt);
 static void start_process(struct rt *rt)
 {
     if (rt->started)
         return;
     rt->started = true;
+    ready_close(rt); /* the CLI is attached: its end no longer matters */
     rt->st.started_at = wall_ns();
     state_save(rt);
     Cz__Agent__V1__StartProcessRequest s = CZ__AGENT__V1__START_PROCESS_REQUEST__INIT;
@@ -878,7 +893,7 @@ static int attach_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_err
     }
     if (a->has_stdin && (m->data.len || m->close_stdin))
         stdin_send(rt, m->data.data, m->data.len, m->close_stdin);
-    if (rt->wait_attach && !rt->started)
+    if (rt->wait_attach && !rt->started && !rt->exited)
         start_process(rt);
     return 0;
 }
@@ -1072,13 +1087,79 @@ static void agent_lost(cz_rpc_client *client, void *data)
 
 /* ------------------------------------------------------------ setup */
 
+/* Held for the runtime's whole life (released by its exit): the container's previous
+ * runtime records the exit before it has removed its VM's sockets and run directory;
+ * a `start` right after waits for that (bounded). */
+static int runtime_lock(struct rt *rt, cz_error *err)
+{
+    cz_autofree char *path = cz_xasprintf("%s/runtime.lock", rt->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "open %s", path);
+    for (int i = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            close(fd);
+            return cz_error_errno(err, errno, "lock %s", path);
+        }
+        if (i >= 1000) {
+            close(fd);
+            return cz_error_set(err, EBUSY, "container %s is still stopping (its previous "
+                                "runtime has not ended within 10 s)", rt->c.name);
+        }
+        usleep(10000);
+    }
+    rt->runtime_lock = fd; /* kept open until we exit */
+    return 0;
+}
+
+static void ready_close(struct rt *rt)
+{
+    if (rt->ready_fd < 0)
+        return;
+    cz_loop_del_fd(rt->loop, rt->ready_fd);
+    close(rt->ready_fd);
+    rt->ready_fd = -1;
+}
+
+/* The process will not start: the container goes back to created. */
+static void abandon(struct rt *rt)
+{
+    rt->cli_gone = true;
+    rt->exited = true;
+    rt->exit_status = 0;
+    finish(rt);
+}
+
+/* The CLI's end of the ready pipe closed (the pipe's write end reports an error). */
+static void on_cli_gone(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct rt *rt = data;
+    ready_close(rt);
+    if (rt->started || rt->exited)
+        return;
+    fprintf(stderr, "container-runtime: the CLI went away before it attached: "
+                    "the process is not started\n");
+    abandon(rt);
+}
+
 static void ready(struct rt *rt, const char *line)
 {
     if (rt->ready_fd < 0)
         return;
-    cz_write_all(rt->ready_fd, line, strlen(line));
+    int r = cz_write_all(rt->ready_fd, line, strlen(line));
+    cz_error err = {0};
+    /* waiting for the attach: watch for the CLI going away meanwhile */
+    if (r == 0 && rt->wait_attach && !strcmp(line, "ok\n") && rt->loop &&
+        cz_loop_add_fd(rt->loop, rt->ready_fd, CZ_LOOP_IN, on_cli_gone, rt, &err) == 0)
+        return;
     close(rt->ready_fd);
     rt->ready_fd = -1;
+    if (r < 0 && rt->wait_attach && !rt->started && !rt->exited && rt->loop) {
+        abandon(rt); /* the CLI died while we were getting ready */
+    }
 }
 
 static int guest_mount_at(struct rt *rt, const char *source, const char *target,
@@ -2010,7 +2091,7 @@ int main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     struct rt rt_ = {.ready_fd = -1, .sigfd = -1, .exit_status = -1, .log = {.fd = -1},
                      .port_fd = {-1, -1, -1},
-                     .lifeline_fd = -1, .busy_fd = -1};
+                     .lifeline_fd = -1, .busy_fd = -1, .runtime_lock = -1};
     struct rt *rt = &rt_;
     const char *id = NULL;
     int o;
@@ -2069,6 +2150,12 @@ int main(int argc, char **argv)
     }
     if (!rt->loop || rt->sigfd < 0)
         r = cz_error_set(&err, errno ? errno : EIO, "set up the event loop");
+    /* one runtime at a time: the one before (its process just exited) may still be
+     * tearing down, and the run directory is the same */
+    if (r == 0 && runtime_lock(rt, &err) < 0) {
+        refused = true;
+        r = -1;
+    }
     if (r == 0 && cz_mkdir_p(rt->run_dir, 0700, &err) < 0)
         r = -1;
     /* not while a copy (a maintenance runtime) holds the container: refused,
@@ -2163,7 +2250,8 @@ served:
         cz_rpc_client_free(rt->agent);
     if (rt->vm)
         cz_vm_free(rt->vm);
-    cz_rm_rf(rt->run_dir, NULL);
+    if (rt->maintenance || rt->runtime_lock >= 0) /* not the previous runtime's */
+        cz_rm_rf(rt->run_dir, NULL);
     if (rt->loop)
         cz_loop_free(rt->loop);
     cz_container_config_free(&rt->c);

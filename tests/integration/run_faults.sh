@@ -109,6 +109,65 @@ cz stop -t 1 c1 >/dev/null
 check "...and stops normally" test "$(field c1 '["State"]["Status"]')" = stopped
 cz rm c1 >/dev/null
 
+# --- the CLI killed before it attached (stopped while the VM starts, then killed; or
+# killed at once): the process never starts, the VM stops, the container is left
+# created as docker leaves it (removed with --rm), and `start` runs it normally
+# the runtime pid recorded for the container named $1 (empty: no such container yet)
+runtime_pid_of() {
+    /usr/bin/python3 - "$CONTAINER_ROOT/containers" "$1" <<'PY'
+import json, os, sys
+d, name = sys.argv[1], sys.argv[2]
+for e in os.listdir(d) if os.path.isdir(d) else []:
+    try:
+        if json.load(open(f"{d}/{e}/config.json")).get("name") == name:
+            print(json.load(open(f"{d}/{e}/state.json")).get("runtimePid", 0))
+    except (OSError, ValueError):
+        pass
+PY
+}
+killed_early() { # NAME SIGNAL [run flags...]: 0 when the CLI was caught before its attach
+    local name=$1 sig=$2; shift 2
+    "$CZ_BIN" run "${M[@]}" --name "$name" "$@" t/faults:1 sh -c 'echo ran' >"$T/$name.out" 2>&1 &
+    local cli=$! p=""
+    # the CLI waits for the runtime's ready line (a VM boot away): stop it as soon as the
+    # runtime runs, so that it cannot attach
+    for _ in $(seq 1 1000); do
+        p=$(runtime_pid_of "$name")
+        [ -n "$p" ] && [ "$p" != 0 ] && break
+        sleep 0.01
+    done
+    early_rpid=$p
+    kill -STOP $cli
+    sleep 1
+    kill "-$sig" $cli
+    kill -CONT $cli 2>/dev/null
+    wait $cli 2>/dev/null
+    ! grep -q ran "$T/$name.out"
+}
+early_ok=0
+for _ in 1 2 3; do
+    killed_early e1 KILL && { early_ok=1; break; }
+    cz rm -f e1 >/dev/null 2>&1
+done
+check "the CLI killed before its attach (caught in time, within 3 tries)" test $early_ok = 1
+for _ in $(seq 1 300); do alive "$early_rpid" || break; sleep 0.1; done
+check "...its runtime ends by itself" test "$(runtime_pid_of e1)" = 0 -a -n "$early_rpid" -a ! -d "/proc/$early_rpid"
+check "...the container is left created" test "$(field e1 '["State"]["Status"]')" = created
+check "...its process never ran" test -z "$(cz logs e1 2>&1)"
+check "...no VM left" test -z "$(run_leftovers)"
+check "...and start runs it" test "$(cz start -a e1 2>&1)" = ran
+check "...and again at once (the previous runtime may still be ending)" test "$(cz start -a e1 2>&1)" = ran
+cz rm e1 >/dev/null
+n1=$(ncontainers)
+for _ in 1 2 3; do
+    killed_early e2 TERM --rm && break
+    cz rm -f e2 >/dev/null 2>&1
+done
+for _ in $(seq 1 300); do alive "$early_rpid" || break; sleep 0.1; done
+check "the CLI terminated before its attach, with --rm: the container is removed" \
+    test -z "$(runtime_pid_of e2)" -a "$(ncontainers)" -eq "$n1"
+check "...and no VM is left" test -z "$(run_leftovers)"
+
 # --- guests that never answer, or panic
 mkdir -p "$T/initfs"
 cat >"$T/initfs/silent" <<'EOF'
