@@ -731,15 +731,18 @@ void cli_reconcile(struct cli *cli, const cz_container_config *c, cz_container_s
     cz_rm_rf(run, NULL);
 }
 
-static char *status_text(const cz_container_state *st)
+static char *status_text(const cz_container_config *c, const cz_container_state *st)
 {
     char ago[64];
     switch (st->status) {
     case CZ_STATUS_CREATED:
         return cz_xstrdup("Created");
-    case CZ_STATUS_RUNNING:
+    case CZ_STATUS_RUNNING: {
         cz_format_ago(st->started_at / 1000000000, ago, sizeof(ago));
-        return cz_xasprintf("Up (since %s)", ago);
+        cz_autofree char *paused = cz_container_paused(c->id);
+        return paused ? cz_xasprintf("Up (since %s) (Paused: %s)", ago, paused)
+                      : cz_xasprintf("Up (since %s)", ago);
+    }
     case CZ_STATUS_STOPPED:
         cz_format_ago(st->finished_at / 1000000000, ago, sizeof(ago));
         return cz_xasprintf("Exited (%d) %s", st->exit_code, ago);
@@ -813,6 +816,9 @@ static json_t *container_json(const cz_container_config *c, const cz_container_s
     json_t *s = json_object();
     json_object_set_new(s, "Status", json_string(cz_container_status_name(st->status)));
     json_object_set_new(s, "Running", json_boolean(st->status == CZ_STATUS_RUNNING));
+    cz_autofree char *paused = st->status == CZ_STATUS_RUNNING ? cz_container_paused(c->id) : NULL;
+    json_object_set_new(s, "Paused", json_boolean(paused != NULL));
+    json_object_set_new(s, "PausedReason", json_string(paused ? paused : ""));
     json_object_set_new(s, "ExitCode", json_integer(st->exit_code));
     json_object_set_new(s, "Error", json_string(st->error ? st->error : ""));
     json_object_set_new(s, "StartedAt", json_integer(st->started_at));
@@ -866,7 +872,7 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
             snprintf(id, sizeof(id), "%.12s", c.id);
             cz_format_ago(c.created, ago, sizeof(ago));
             cz_autofree char *cmd = command_text(c.args);
-            cz_autofree char *status = status_text(&st);
+            cz_autofree char *status = status_text(&c, &st);
             const char *row[] = {id, c.image, cmd, ago, status, c.name};
             if (quiet)
                 printf("%s\n", id);

@@ -235,6 +235,8 @@ static int session_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_er
         const Cz__Runtime__V1__AttachResponse *m = (const void *)msg;
         if (m->data.len)
             write_all_fd(m->stream == 2 ? 2 : 1, m->data.data, m->data.len);
+        if (m->notice && *m->notice)
+            cz_warn("%s", m->notice);
         if (m->exited) {
             s->got_exit = true;
             s->exit_status = m->exit_status;
@@ -662,8 +664,8 @@ static int runtime_unary(const cz_container_config *c, const char *method,
     int r = -1;
     if (!cl)
         cz_error_set(err, e.code, "container %s: its runtime does not answer: %s", c->name, e.msg);
-    else
-        r = cz_rpc_client_unary(cl, RUNTIME, method, req, reply, timeout_ms, err);
+    else if ((r = cz_rpc_client_unary(cl, RUNTIME, method, req, reply, timeout_ms, err)) < 0)
+        cz_rpc_error_strip(err); /* the runtime's own words */
     if (cl)
         cz_rpc_client_free(cl);
     cz_loop_free(loop);
@@ -1015,8 +1017,10 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
         q.process_json = process;
         q.stdio = &so;
         ProtobufCMessage *rep = NULL;
-        if ((r = cz_rpc_client_unary(s.client, AGENT, "Exec", &q.base, &rep, 30000, err)) < 0)
+        if ((r = cz_rpc_client_unary(s.client, AGENT, "Exec", &q.base, &rep, 30000, err)) < 0) {
+            cz_rpc_error_strip(err);
             goto out;
+        }
         protobuf_c_message_free_unpacked(rep, NULL);
         if (!detach) {
             s.call = cz_rpc_client_start(s.client, AGENT, "Stdio", 0, &session_handler, &s, err);

@@ -23,7 +23,6 @@ static const char *const forwarded[] = {"Exec",      "StartProcess", "Stdio",  "
 static const char *const copy_methods[] = {"CopyIn", "CopyOut", "Stat", "ReadFile"};
 
 struct proxy {
-    cz_rpc_client **agent;
     cz_rpc_call *down; /* the CLI's call to us */
     cz_rpc_call *up;   /* our call to vminitd */
     bool up_done;
@@ -72,19 +71,23 @@ static struct proxy *proxy_of(cz_rpc_call *down, cz_error *err)
     struct proxy *p = cz_rpc_call_data(down);
     if (p)
         return p;
-    cz_rpc_client **agent = cz_rpc_call_handler_data(down);
-    if (!*agent || !cz_rpc_client_is_connected(*agent)) {
+    struct rt_proxy_target *t = cz_rpc_call_handler_data(down);
+    cz_rpc_client *agent = *t->agent;
+    if (t->paused && *t->paused) {
+        cz_error_set(err, EAGAIN, "the container's VM is paused: %s", *t->paused);
+        return NULL;
+    }
+    if (!agent || !cz_rpc_client_is_connected(agent)) {
         cz_error_set(err, ECONNRESET, "the container's guest agent is not connected");
         return NULL;
     }
     p = cz_xcalloc(1, sizeof(*p));
-    p->agent = agent;
     p->down = down;
     const char *path = cz_rpc_call_path(down);
     const char *method = strrchr(path, '/');
     method = method ? method + 1 : path;
     int64_t timeout = cz_rpc_call_remaining_ms(down);
-    p->up = cz_rpc_client_start(*agent, AGENT, method, timeout > 0 ? timeout : 0, &up_handler, p,
+    p->up = cz_rpc_client_start(agent, AGENT, method, timeout > 0 ? timeout : 0, &up_handler, p,
                                 err);
     if (!p->up) {
         free(p);
@@ -146,12 +149,13 @@ static const cz_rpc_handler down_handler = {
     .on_close = down_on_close,
 };
 
-int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, bool copy_only, cz_error *err)
+int rt_proxy_register(cz_rpc_server *server, struct rt_proxy_target *target, bool copy_only,
+                      cz_error *err)
 {
     const char *const *names = copy_only ? copy_methods : forwarded;
     size_t n = copy_only ? CZ_ARRAY_SIZE(copy_methods) : CZ_ARRAY_SIZE(forwarded);
     for (size_t i = 0; i < n; i++)
-        if (cz_rpc_server_add_method(server, AGENT, names[i], &down_handler, agent, err) < 0)
+        if (cz_rpc_server_add_method(server, AGENT, names[i], &down_handler, target, err) < 0)
             return -1;
     return 0;
 }

@@ -101,6 +101,14 @@ struct rt {
     bool maintenance; /* serving cp on a container that is not running */
     int lifeline_fd;  /* maintenance: EOF when the CLI is done */
     int busy_fd;      /* maintenance: the container's busy lock */
+    /* The VM stopped by QEMU because a disk's file could not grow (the host's filesystem
+     * is full): why, for the CLI and for calls that cannot be served meanwhile; resumed
+     * by us once there is room again. */
+    char *paused;
+    uint64_t resume_timer;
+    char *disk_path[CZ_VM_MAX_DISKS]; /* the VM's disks, by index */
+    size_t n_disk_path;
+    struct rt_proxy_target proxy;
     int runtime_lock; /* ROOT/containers/ID/runtime.lock, held until we exit */
     bool ending;
     bool quit; /* maintenance: done, do not (re)enter the loop */
@@ -491,6 +499,9 @@ static void finish(struct rt *rt)
     if (rt->finishing)
         return;
     rt->finishing = true;
+    if (rt->resume_timer)
+        cz_loop_cancel_timer(rt->loop, rt->resume_timer);
+    rt->resume_timer = 0;
     if (rt->kill_timer)
         cz_loop_cancel_timer(rt->loop, rt->kill_timer);
     rt->kill_timer = 0;
@@ -499,7 +510,7 @@ static void finish(struct rt *rt)
     for (size_t i = 0; i < rt->c.n_mounts; i++)
         if (strcmp(rt->c.mounts[i].type, "tmpfs"))
             keep = true; /* volumes and host directories outlive the container */
-    if (rt->vm && !rt->vm_gone && keep && !rt->failure && rt->agent &&
+    if (rt->vm && !rt->vm_gone && keep && !rt->failure && !rt->paused && rt->agent &&
         cz_rpc_client_is_connected(rt->agent)) {
         /* keep what the container wrote: flush the guest's filesystems first */
         Cz__Agent__V1__SyncRequest s = CZ__AGENT__V1__SYNC_REQUEST__INIT;
@@ -849,6 +860,127 @@ static void start_process(struct rt *rt)
                 on_started, NULL);
 }
 
+/* ------------------------------------------------------------ a paused VM */
+
+/* Room that must be free on a paused disk's filesystem before the VM is resumed (less
+ * would only pause it again at once). */
+#define RESUME_FREE_BYTES (32ull << 20)
+
+static void notify_attaches(struct rt *rt, const char *notice)
+{
+    Cz__Runtime__V1__AttachResponse r = CZ__RUNTIME__V1__ATTACH_RESPONSE__INIT;
+    r.notice = (char *)notice;
+    for (struct attach *a = rt->attaches; a; a = a->next) {
+        cz_error err = {0};
+        cz_rpc_call_send(a->call, &r.base, &err);
+    }
+}
+
+/* RUN_DIR/c-ID/paused holds why, for ls and inspect (the run directory is on another
+ * filesystem than the full one, as a rule: the state file may not be writable now). */
+static void paused_record(struct rt *rt)
+{
+    cz_autofree char *path = cz_xasprintf("%s/paused", rt->run_dir);
+    cz_error err = {0};
+    if (!rt->paused)
+        unlink(path);
+    else if (cz_write_file_atomic(path, rt->paused, strlen(rt->paused), 0644, &err) < 0)
+        fprintf(stderr, "container-runtime: %s\n", err.msg);
+}
+
+static void t_resume_check(cz_loop *loop, void *data);
+
+static void vm_paused(struct rt *rt, const struct cz_vm_event *ev)
+{
+    if (rt->paused || rt->exited)
+        return;
+    const char *disk = ev->disk >= 0 && (size_t)ev->disk < rt->n_disk_path
+                           ? rt->disk_path[ev->disk] : NULL;
+    rt->paused = ev->nospace
+        ? cz_xasprintf("the host's disk is full (writing %s)", disk ? disk : "a disk")
+        : cz_xasprintf("a disk error on the host (%s: %s)", disk ? disk : "a disk",
+                       ev->reason[0] ? ev->reason : "unknown");
+    fprintf(stderr, "container-runtime: the VM is paused: %s\n", rt->paused);
+    paused_record(rt);
+    cz_autofree char *notice =
+        ev->nospace ? cz_xasprintf("the container's VM is paused: %s; it resumes by itself "
+                                   "once %llu MiB are free there", rt->paused,
+                                   RESUME_FREE_BYTES >> 20)
+                    : cz_xasprintf("the container's VM is paused: %s", rt->paused);
+    notify_attaches(rt, notice);
+    if (ev->nospace && disk && !rt->resume_timer)
+        rt->resume_timer = cz_loop_add_timer(rt->loop, 1000, t_resume_check, rt);
+}
+
+static void vm_resumed(struct rt *rt)
+{
+    if (!rt->paused)
+        return;
+    fprintf(stderr, "container-runtime: the VM runs again\n");
+    free(rt->paused);
+    rt->paused = NULL;
+    paused_record(rt);
+    notify_attaches(rt, "the container's VM runs again");
+}
+
+/* Paused for room on the host: resume once there is some (QEMU retries the failed
+ * request; still no room pauses it again). */
+static void t_resume_check(cz_loop *loop, void *data)
+{
+    struct rt *rt = data;
+    rt->resume_timer = 0;
+    if (!rt->paused || rt->exited || !rt->vm || rt->vm_gone)
+        return;
+    bool room = true;
+    for (size_t i = 0; i < rt->n_disk_path; i++) {
+        struct statvfs v;
+        cz_autofree char *dir = cz_dirname(rt->disk_path[i]);
+        if (statvfs(dir, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < RESUME_FREE_BYTES)
+            room = false;
+    }
+    cz_error err = {0};
+    if (room && cz_vm_resume(rt->vm, &err) < 0)
+        fprintf(stderr, "container-runtime: resume the VM: %s\n", err.msg);
+    else if (room)
+        return; /* the RESUME event clears the pause */
+    rt->resume_timer = cz_loop_add_timer(loop, 1000, t_resume_check, rt);
+}
+
+/* stop, or kill -s KILL, of a paused container: its VM goes, without a sync (the guest
+ * cannot run) */
+static void paused_kill(struct rt *rt)
+{
+    cz_autofree char *why = cz_xasprintf("killed while its VM was paused: %s", rt->paused);
+    process_over(rt, 128 + SIGKILL, why);
+}
+
+static void on_vm_events(cz_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)events;
+    struct rt *rt = data;
+    struct cz_vm_event ev;
+    cz_error err = {0};
+    int r;
+    while (rt->vm && (r = cz_vm_event_next(rt->vm, &ev, &err)) == 1) {
+        cz_debug("VM event %s", ev.name);
+        if (ev.kind == CZ_VM_EVENT_DISK_ERROR && ev.paused)
+            vm_paused(rt, &ev);
+        else if (ev.kind == CZ_VM_EVENT_RESUMED)
+            vm_resumed(rt);
+    }
+    if (!rt->vm || r < 0)
+        cz_loop_del_fd(loop, fd); /* closed: QEMU exited (its reaping says the rest) */
+}
+
+/* QEMU's events: a disk that stops the VM for want of room. */
+static int vm_events_watch(struct rt *rt, cz_error *err)
+{
+    int fd = cz_vm_events_fd(rt->vm, err);
+    if (fd < 0 || cz_loop_add_fd(rt->loop, fd, CZ_LOOP_IN, on_vm_events, rt, err) < 0)
+        return cz_error_wrap(err, "watch the VM's events");
+    return 0;
+}
+
 /* ------------------------------------------------------------ runtime API */
 
 static int attach_message(cz_rpc_call *call, const ProtobufCMessage *msg, cz_error *err)
@@ -978,6 +1110,13 @@ static int api_kill(cz_rpc_call *call, const ProtobufCMessage *req, void *data, 
         return cz_error_set(err, EINVAL, "invalid signal %d", k->signal);
     if (rt->exited || !rt->started)
         return cz_error_set(err, EBUSY, "container %s is not running", rt->c.name);
+    if (rt->paused && k->signal != SIGKILL)
+        return cz_error_set(err, EAGAIN, "container %s cannot take a signal now: its VM is "
+                            "paused: %s (SIGKILL or stop ends it)", rt->c.name, rt->paused);
+    if (rt->paused) {
+        paused_kill(rt);
+        return cz_rpc_call_reply_empty(call, err);
+    }
     Cz__Agent__V1__SignalRequest s = CZ__AGENT__V1__SIGNAL_REQUEST__INIT;
     s.id = rt->c.id;
     s.signal = k->signal;
@@ -1040,6 +1179,10 @@ static int api_stop(cz_rpc_call *call, const ProtobufCMessage *req, void *data, 
     if (!rt->started) {
         /* never started (waiting for an attach): nothing runs, so it is over */
         process_over(rt, 128 + SIGKILL, NULL);
+        return CZ_RPC_LATER;
+    }
+    if (!rt->exited && rt->paused) {
+        paused_kill(rt); /* nothing in a paused VM can take a signal */
         return CZ_RPC_LATER;
     }
     if (!rt->exited) {
@@ -1557,6 +1700,11 @@ static int boot(struct rt *rt, cz_error *err)
                                         .host_addr = addrs[np][0] ? addrs[np] : NULL};
         np++;
     }
+    for (size_t i = 0; i < rt->n_disk_path; i++)
+        free(rt->disk_path[i]);
+    rt->n_disk_path = nd;
+    for (size_t i = 0; i < nd; i++)
+        rt->disk_path[i] = cz_xstrdup(disks[i].path);
     struct cz_vm_config vc = {
         .name = c->name,
         .kernel = kernel,
@@ -2057,7 +2205,7 @@ static int serve(struct rt *rt, cz_error *err)
     rt->server = cz_rpc_server_new(rt->loop, NULL);
     if (rt->maintenance) {
         cz_autofree char *sock = cz_xasprintf("%s/runtime.sock", rt->run_dir);
-        if (rt_proxy_register(rt->server, &rt->agent, true, err) < 0)
+        if (rt_proxy_register(rt->server, &rt->proxy, true, err) < 0)
             return -1;
         return cz_rpc_server_listen_unix(rt->server, sock, err);
     }
@@ -2065,7 +2213,7 @@ static int serve(struct rt *rt, cz_error *err)
         cz_rpc_server_add_unary(rt->server, RUNTIME, "Kill", api_kill, rt, err) < 0 ||
         cz_rpc_server_add_unary(rt->server, RUNTIME, "Stop", api_stop, rt, err) < 0 ||
         cz_rpc_server_add_unary(rt->server, RUNTIME, "Wait", api_wait, rt, err) < 0 ||
-        rt_proxy_register(rt->server, &rt->agent, false, err) < 0)
+        rt_proxy_register(rt->server, &rt->proxy, false, err) < 0)
         return -1;
     cz_autofree char *sock = cz_container_runtime_socket(rt->c.id);
     return cz_rpc_server_listen_unix(rt->server, sock, err);
@@ -2092,6 +2240,7 @@ int main(int argc, char **argv)
     struct rt rt_ = {.ready_fd = -1, .sigfd = -1, .exit_status = -1, .log = {.fd = -1},
                      .port_fd = {-1, -1, -1},
                      .lifeline_fd = -1, .busy_fd = -1, .runtime_lock = -1};
+    rt_.proxy = (struct rt_proxy_target){.agent = &rt_.agent, .paused = &rt_.paused};
     struct rt *rt = &rt_;
     const char *id = NULL;
     int o;
@@ -2187,6 +2336,8 @@ int main(int argc, char **argv)
         r = -1;
     if (r == 0)
         r = start_vm(rt, &err);
+    if (r == 0)
+        r = vm_events_watch(rt, &err);
     if (r == 0) {
         cz_debug("agent answered");
         cz_rpc_client_on_disconnect(rt->agent, agent_lost, rt);
@@ -2265,5 +2416,8 @@ served:
     free(rt->run_dir);
     free(rt->template_dir);
     free(rt->console);
+    free(rt->paused);
+    for (size_t i = 0; i < rt->n_disk_path; i++)
+        free(rt->disk_path[i]);
     return r < 0 ? 1 : 0;
 }

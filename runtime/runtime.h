@@ -30,7 +30,11 @@ void rt_time_rfc3339(char out[40]);
 
 /* --- proxy.c: the agent's process methods, forwarded to vminitd (copy_only:
  * only CopyIn, CopyOut, Stat and ReadFile, for a maintenance runtime) */
-int rt_proxy_register(cz_rpc_server *server, cz_rpc_client **agent, bool copy_only,
+struct rt_proxy_target {
+    cz_rpc_client **agent;
+    char **paused; /* *paused non-NULL: the VM is paused (why): calls fail at once */
+};
+int rt_proxy_register(cz_rpc_server *server, struct rt_proxy_target *target, bool copy_only,
                       cz_error *err);
 
 #endif

@@ -96,6 +96,9 @@ CZ_PUBLIC char *cz_container_oci_spec(const cz_container_config *c, const char *
                                       cz_error *err);
 /* Is the supervising runtime still alive? (a crashed one leaves RUNNING behind) */
 CZ_PUBLIC bool cz_container_runtime_alive(const cz_container_state *st);
+/* Why a running container's VM is paused (its runtime's RUN_DIR/c-ID/paused: the host's
+ * disk is full), allocated; NULL when it is not. */
+CZ_PUBLIC char *cz_container_paused(const char *id);
 /* A process's start time (/proc/PID/stat field 22), 0 when it does not exist:
  * with the pid it names one process even after pid reuse. */
 CZ_PUBLIC uint64_t cz_proc_start_time(pid_t pid);

@@ -92,6 +92,29 @@ CZ_PUBLIC enum cz_accel cz_vm_accel(const cz_vm *vm);
 CZ_PUBLIC int cz_vm_qmp(cz_vm *vm, const char *command, char **reply, cz_error *err);
 /* "running", "paused", "shutdown", ... from query-status. */
 CZ_PUBLIC int cz_vm_status(cz_vm *vm, char **status, cz_error *err);
+/* Events from the VMM: what the VM's owner must hear of without asking. */
+enum cz_vm_event_kind {
+    CZ_VM_EVENT_OTHER = 0,
+    CZ_VM_EVENT_STOPPED,    /* the VM's vCPUs stopped (reason: "io-error", ...) */
+    CZ_VM_EVENT_RESUMED,    /* they run again */
+    CZ_VM_EVENT_DISK_ERROR, /* a disk request failed (disk, nospace, paused) */
+};
+struct cz_vm_event {
+    enum cz_vm_event_kind kind;
+    char name[64];    /* the VMM's own name for it */
+    int disk;         /* DISK_ERROR: index into the config's disks, -1 unknown */
+    bool nospace;     /* DISK_ERROR: the host's filesystem is full */
+    bool paused;      /* DISK_ERROR: the VM was stopped for it (it retries when resumed) */
+    char reason[256]; /* DISK_ERROR: the host's error text; STOPPED: why */
+};
+/* The fd to watch for events (connected on the first call; owned by the VM). */
+CZ_PUBLIC int cz_vm_events_fd(cz_vm *vm, cz_error *err);
+/* The next event that has arrived: 1 with *ev, 0 when none is pending, -1 when the channel
+ * is closed (the VM exited) or broken. Never blocks. */
+CZ_PUBLIC int cz_vm_event_next(cz_vm *vm, struct cz_vm_event *ev, cz_error *err);
+/* Resume a stopped VM (QMP cont). */
+CZ_PUBLIC int cz_vm_resume(cz_vm *vm, cz_error *err);
+
 /* Stop at once (QMP quit, SIGKILL if QEMU does not answer). Does not reap. */
 CZ_PUBLIC void cz_vm_kill(cz_vm *vm);
 /* Tell the VM object its process is gone (the caller's reaper saw it). */

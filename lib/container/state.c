@@ -202,12 +202,40 @@ void cz_container_state_free(cz_container_state *st)
     memset(st, 0, sizeof(*st));
 }
 
-static int write_json(const char *path, json_t *j, cz_error *err)
+/* The state file is kept at least STATE_ROOM bytes (JSON, then spaces): room for an
+ * overwrite in place when the filesystem is full (overwrite_json). */
+#define STATE_ROOM 4096
+
+static int write_json(const char *path, json_t *j, size_t room, cz_error *err)
 {
     cz_autofree char *text = json_dumps(j, JSON_INDENT(2));
     if (!text)
         return cz_error_set(err, ENOMEM, "serialize %s", path);
-    return cz_write_file_atomic(path, text, strlen(text), 0644, err);
+    size_t n = strlen(text);
+    if (n < room) {
+        text = cz_xrealloc(text, room);
+        memset(text + n, ' ', room - n - 1);
+        text[room - 1] = '\n';
+        n = room;
+    }
+    return cz_write_file_atomic(path, text, n, 0644, err);
+}
+
+static int overwrite_json(const char *path, json_t *j, cz_error *err)
+{
+    cz_autofree char *text = json_dumps(j, JSON_INDENT(2));
+    cz_autoclose int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat sb;
+    if (!text || fd < 0 || fstat(fd, &sb) < 0 || (size_t)sb.st_size < strlen(text) ||
+        sb.st_size > RECORD_MAX)
+        return cz_error_set(err, ENOSPC, "write %s: No space left on device", path);
+    size_t len = (size_t)sb.st_size, n = strlen(text);
+    cz_autofree char *buf = cz_xmalloc(len);
+    memcpy(buf, text, n);
+    memset(buf + n, ' ', len - n);
+    if (pwrite(fd, buf, len, 0) != (ssize_t)len || fsync(fd) < 0)
+        return cz_error_errno(err, errno, "write %s", path);
+    return 0;
 }
 
 static json_t *read_json(const char *path, cz_error *err)
@@ -239,8 +267,16 @@ int cz_container_save_state(const char *root, const char *id, const cz_container
     json_object_set_new(o, "error", opt_str(st->error));
     cz_autofree char *dir = cz_container_dir(root, id);
     cz_autofree char *path = cz_xasprintf("%s/state.json", dir);
-    int r = write_json(path, o, err);
+    cz_error e = {0};
+    int r = write_json(path, o, STATE_ROOM, &e);
+    /* A full filesystem has no block for the new file: the state must still tell the
+     * truth (a container that ended while the host's disk was full), so overwrite the
+     * old file's own bytes, padded with spaces, which needs no new block. */
+    if (r < 0 && (e.code == ENOSPC || e.code == EDQUOT))
+        r = overwrite_json(path, o, &e);
     json_decref(o);
+    if (r < 0)
+        *err = e;
     return r;
 }
 
@@ -381,7 +417,7 @@ static int write_new_record(const char *root, cz_container_config *c, cz_error *
         return cz_error_errno(err, errno, "create %s", dir);
     json_t *o = config_json(c);
     cz_autofree char *path = cz_xasprintf("%s/config.json", dir);
-    int r = write_json(path, o, err);
+    int r = write_json(path, o, 0, err);
     json_decref(o);
     if (r == 0) {
         cz_container_state st = {.status = CZ_STATUS_CREATED};
@@ -559,6 +595,17 @@ uint64_t cz_proc_start_time(pid_t pid)
         start = strtoull(p, NULL, 10);
     free(data);
     return start;
+}
+
+char *cz_container_paused(const char *id)
+{
+    cz_autofree char *run = cz_container_run_dir(id);
+    cz_autofree char *path = cz_xasprintf("%s/paused", run);
+    char *text = NULL;
+    size_t len = 0;
+    if (cz_read_file(path, 4096, &text, &len, NULL) < 0)
+        return NULL;
+    return text;
 }
 
 bool cz_container_runtime_alive(const cz_container_state *st)

@@ -170,6 +170,10 @@ static int qemu_build_argv(const struct cz_vm_config *c, enum cz_accel accel,
     dev_balloon(a);
     cz_argv_add(a, "-qmp");
     cz_argv_addf(a, "unix:%s,server=on,wait=off", p->control_socket);
+    if (p->events_socket) {
+        cz_argv_add(a, "-qmp");
+        cz_argv_addf(a, "unix:%s,server=on,wait=off", p->events_socket);
+    }
     return 0;
 }
 
@@ -304,10 +308,49 @@ static int qemu_control_connect(const char *path, int timeout_ms, cz_error *err)
     }
 }
 
+static void copy_str(char *dst, size_t size, json_t *v)
+{
+    const char *s = json_string_value(v);
+    snprintf(dst, size, "%s", s ? s : "");
+}
+
+/* QMP events: {"event": NAME, "data": {...}, "timestamp": {...}}. The disks are
+ * -drive id=diskN (dev_disk). */
+static int qemu_event_parse(const char *line, size_t len, struct cz_vm_event *ev)
+{
+    json_t *j = json_loadb(line, len, 0, NULL);
+    const char *name = json_string_value(json_object_get(j, "event"));
+    if (!name) {
+        json_decref(j);
+        return 0;
+    }
+    snprintf(ev->name, sizeof(ev->name), "%s", name);
+    json_t *data = json_object_get(j, "data");
+    if (!strcmp(name, "STOP")) {
+        ev->kind = CZ_VM_EVENT_STOPPED;
+    } else if (!strcmp(name, "RESUME")) {
+        ev->kind = CZ_VM_EVENT_RESUMED;
+    } else if (!strcmp(name, "BLOCK_IO_ERROR")) {
+        ev->kind = CZ_VM_EVENT_DISK_ERROR;
+        const char *dev = json_string_value(json_object_get(data, "device"));
+        unsigned idx;
+        char tail;
+        if (dev && sscanf(dev, "disk%u%c", &idx, &tail) == 1 && idx < CZ_VM_MAX_DISKS)
+            ev->disk = (int)idx;
+        ev->nospace = json_is_true(json_object_get(data, "nospace"));
+        const char *action = json_string_value(json_object_get(data, "action"));
+        ev->paused = action && !strcmp(action, "stop");
+        copy_str(ev->reason, sizeof(ev->reason), json_object_get(data, "reason"));
+    }
+    json_decref(j);
+    return 1;
+}
+
 const struct cz_vmm_ops cz_vmm_qemu = {
     .name = "qemu",
     .build_argv = qemu_build_argv,
     .control_connect = qemu_control_connect,
     .control_call = qemu_control_call,
     .control_pass_fd = qemu_control_pass_fd,
+    .event_parse = qemu_event_parse,
 };

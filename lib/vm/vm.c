@@ -337,9 +337,13 @@ int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3
     vm->pid = -1;
     vm->pidfd = -1;
     vm->control_fd = -1;
+    vm->events_fd = -1;
     vm->accel = accel;
     vm->agent_socket = cz_xasprintf("%s/agent.sock", c->run_dir);
     vm->control_socket = cz_xasprintf("%s/qmp.sock", c->run_dir);
+    vm->events_socket = cz_xasprintf("%s/events.sock", c->run_dir);
+    unlink(vm->events_socket);
+    paths->events_socket = vm->events_socket;
     vm->log_path = cz_xasprintf("%s/qemu.log", c->run_dir);
     unlink(vm->agent_socket);
     unlink(vm->control_socket);
@@ -537,6 +541,56 @@ bool cz_vm_gone(cz_vm *vm, int ms)
     return poll(&pfd, 1, ms) == 1;
 }
 
+int cz_vm_events_fd(cz_vm *vm, cz_error *err)
+{
+    if (vm->events_fd >= 0)
+        return vm->events_fd;
+    if (vm->exited)
+        return cz_error_set(err, ESRCH, "the VM is not running");
+    vm->events_fd = vm->ops->control_connect(vm->events_socket, 2000, err);
+    return vm->events_fd;
+}
+
+int cz_vm_event_next(cz_vm *vm, struct cz_vm_event *ev, cz_error *err)
+{
+    if (vm->events_fd < 0)
+        return cz_error_set(err, ENOTCONN, "the VM's events are not connected");
+    for (;;) {
+        char *data = vm->events_in.data;
+        char *nl = data ? memchr(data, '\n', vm->events_in.len) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - data);
+            memset(ev, 0, sizeof(*ev));
+            ev->disk = -1;
+            int r = vm->ops->event_parse(data, n, ev);
+            memmove(data, nl + 1, vm->events_in.len - n - 1);
+            vm->events_in.len -= n + 1;
+            if (r == 1)
+                return 1;
+            continue;
+        }
+        if (vm->events_in.len > (1u << 20))
+            return cz_error_set(err, EMSGSIZE, "the VM's events: a line over 1 MiB");
+        char buf[4096];
+        ssize_t n = read(vm->events_fd, buf, sizeof(buf));
+        if (n > 0) {
+            cz_buf_append(&vm->events_in, buf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        return n == 0 ? cz_error_set(err, ECONNRESET, "the VM's events channel closed")
+                      : cz_error_errno(err, errno, "read the VM's events");
+    }
+}
+
+int cz_vm_resume(cz_vm *vm, cz_error *err)
+{
+    return cz_vm_qmp(vm, "{\"execute\":\"cont\"}", NULL, err);
+}
+
 void cz_vm_kill(cz_vm *vm)
 {
     if (!vm || vm->pid <= 0 || vm->exited)
@@ -567,10 +621,16 @@ void cz_vm_free(cz_vm *vm)
     cz_vm_kill(vm);
     if (vm->control_fd >= 0)
         close(vm->control_fd);
+    if (vm->events_fd >= 0)
+        close(vm->events_fd);
+    cz_buf_free(&vm->events_in);
     if (vm->pidfd >= 0)
         close(vm->pidfd);
     unlink(vm->agent_socket);
     unlink(vm->control_socket);
+    if (vm->events_socket)
+        unlink(vm->events_socket);
+    free(vm->events_socket);
     for (int i = 0; i < 2; i++)
         if (vm->output_socket[i]) {
             unlink(vm->output_socket[i]);

@@ -20,6 +20,7 @@ struct cz_vm_paths {
     const char *agent_socket;   /* host end of the agent channel */
     const char *control_socket; /* the VMM's control socket (QMP) */
     const char *output_socket[2]; /* host ends of cz.out and cz.err (config output_ports) */
+    const char *events_socket;  /* a second control socket, for events only (NULL: none) */
     /* Building a template or restoring one (vm/template.c): the template's MAC address */
     bool template;
     /* Wait for the saved state (vm/template.c loads it from fd 3) instead of booting. */
@@ -37,6 +38,8 @@ struct cz_vmm_ops {
     int (*control_call)(int fd, const char *command, char **reply, int timeout_ms, cz_error *err);
     /* Hand the VMM an open file under a name (for saving a template's state). */
     int (*control_pass_fd)(int fd, int pass, const char *name, int timeout_ms, cz_error *err);
+    /* One line read from the events socket: 1 and *ev filled when it is an event, else 0. */
+    int (*event_parse)(const char *line, size_t len, struct cz_vm_event *ev);
 };
 
 extern const struct cz_vmm_ops cz_vmm_qemu;
@@ -57,6 +60,9 @@ struct cz_vm {
     char *agent_socket;
     char *output_socket[2];
     char *control_socket;
+    char *events_socket;
+    int events_fd;
+    cz_buf events_in; /* read from events_fd, not yet a whole line */
     char *log_path;
 };
 /* Spawn the VMM for c with the template parts of paths (sockets are filled in), fd3 (or -1)

@@ -225,4 +225,27 @@ else
     check "full disk (at import): a clear error" grep -qi "no space left" "$T/full-import.err"
 fi
 check "full disk: no temp files left" grep -q "tmp=0" "$T/full.out"
+
+# --- the host's disk fills while containers run: QEMU pauses the VM (nothing is lost), the
+# runtime says so (ls, inspect, an attached run) and resumes it once there is room
+busybox_root "$T/fillroot" sh yes head md5sum sync echo true
+unshare -m --propagation private env T="$T" RUN_FLAGS="${M[*]}" IMG_ROOT="$T/fillroot" \
+    bash "$CZ_SRC/tests/integration/helpers/disk_fills.sh" >"$T/fill.out" 2>&1
+cat "$T/fill.out"
+got() { sed -n "s/^$1=//p" "$T/fill.out" | head -1; }
+check "disk fills: the VM is paused, not failed" test "$(got paused1)" = yes
+check "...inspect says why (the host's disk is full, which file)" \
+    bash -c "grep -q 'reason1=the host.s disk is full (writing .*rw' '$T/fill.out'"
+check "...ls shows it paused" bash -c "grep -q 'ls1=.*Up .*Paused: the host' '$T/fill.out'"
+check "...exec fails at once, saying so" test "$(got exec1)" != 0 -a -n "$(got execerr1 | grep 'paused')"
+check "...a signal other than KILL is refused, saying so" test "$(got kill1)" != 0 -a -n "$(got killerr1 | grep 'paused')"
+check "...it resumes once there is room, and exits 0" test "$(got wait1)" = 0
+check "...not paused any more" test "$(got paused1after)" = False
+check "...nothing it wrote was lost" test "$(got logs1)" = "$(got want)  /data done "
+check "an attached run is told its VM is paused" bash -c "grep -q 'notice2=warning: the container.s VM is paused: the host.s disk is full' '$T/fill.out'"
+check "stop of a paused container ends it at once" test "$(got stop2)" = 0 -a "$(got stoptime2)" -lt 20
+check "...the run exits 137" test "$(got runrc2)" = 137
+check "...recorded as killed while paused" test "$(got status2)" = "stopped 137" -a -n "$(got error2 | grep 'killed while its VM was paused')"
+check "...and no container is left" test "$(got left)" = 0
+check "disk fills: no VM left" test -z "$(run_leftovers)"
 finish
