@@ -320,7 +320,7 @@ static int qemu_event_parse(const char *line, size_t len, struct cz_vm_event *ev
 {
     json_t *j = json_loadb(line, len, 0, NULL);
     const char *name = json_string_value(json_object_get(j, "event"));
-    if (!name) {
+    if (!name || !*name) {
         json_decref(j);
         return 0;
     }
