@@ -85,6 +85,15 @@ for i in $(seq 1 60); do
 done
 after_rss=$(rss_kb "$qpid")
 "$bin" rm -f idle >/dev/null
+# the same idle container booted instead of restored from its template: QEMU alone below
+# boots too, so this pair compares like with like
+CZ_VM_TEMPLATE=0 "$bin" run -d "${M[@]}" --name idleboot bench/run:1 sleep 100000 >/dev/null
+"$bin" exec idleboot true
+sleep 2
+bpid=$("$bin" inspect idleboot | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["RuntimePid"])')
+bqpid=$(awk '{print $1}' "/proc/$bpid/task/$bpid/children")
+brt_rss=$(rss_kb "$bpid") bq_rss=$(rss_kb "$bqpid")
+"$bin" rm -f idleboot >/dev/null
 # QEMU alone: same kernel, initfs and -m, vminitd idle (nobody connects)
 mkdir -p "$work/alone"
 "$CZ_BUILD/tests/tools/cz-vm-boot" --kernel "$CZ_BUILD/kernel/vmlinux" \
@@ -98,6 +107,7 @@ kill "$vmpid" 2>/dev/null
 wait "$vmpid" 2>/dev/null || true
 vmpid=
 overhead_kb=$((rt_rss + q_rss - alone_rss))
+boot_overhead_kb=$((brt_rss + bq_rss - alone_rss))
 
 # --- many containers side by side (their VM layout's template made first, as for run)
 "$bin" run --rm -m 128M --cpus 1 bench/run:1 true
@@ -139,6 +149,7 @@ $(date -u +%F), accelerator $("$bin" system info | awk -F': *' '/^Accelerator/{p
 | idle container: its QEMU RSS | $((q_rss / 1024)) MiB | |
 | QEMU alone, same -m, kernel and initfs, idle | $((alone_rss / 1024)) MiB | |
 | overhead of our processes (runtime + QEMU - QEMU alone) | $((overhead_kb / 1024)) MiB ($overhead_kb kB) | under 8 MiB |
+| the same, the container booted (\`CZ_VM_TEMPLATE=0\`): runtime $((brt_rss / 1024)) MiB + QEMU $((bq_rss / 1024)) MiB - QEMU alone | $((boot_overhead_kb / 1024)) MiB ($boot_overhead_kb kB) | |
 | the idle container's QEMU after writing 160 MiB to a tmpfs | $((burst_rss / 1024)) MiB | |
 | ...after deleting it (free page reporting) | $((after_rss / 1024)) MiB${back_s:+, back within ${back_s} s} | |
 | $MANY containers started side by side (\`-m 128M\`) | $started started in ${many_s} s | |
