@@ -32,9 +32,22 @@ extern const struct cli_command cli_container_commands[];
 
 struct cz_container_config;
 /* Parse run/create flags and resolve the image (pulling it when missing) into
- * a container configuration. Returns 1 after printing --help. */
+ * a container configuration. Returns 1 after printing --help. detach: NULL for
+ * create, which refuses -d as docker's does. */
 int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
                      struct cz_container_config *c, bool *detach, char **cidfile, cz_error *err);
+/* Record the container, write its --cidfile (when not NULL) and make its disks; on
+ * failure neither the record nor the cidfile is left. */
+int cli_create_container(struct cli *cli, struct cz_container_config *c, const char *cidfile,
+                         cz_error *err);
+/* Remove a container that failed before it ran, and the cidfile naming it. */
+void cli_discard_container(struct cli *cli, const struct cz_container_config *c,
+                           const char *cidfile);
+/* Remove the cidfile (NULL: none) if it still holds c's id. */
+void cli_remove_cidfile(const struct cz_container_config *c, const char *cidfile);
+/* Give the published ports without a host port one (c->publish into c->ports): the one
+ * picked before while it is still free, else a free one. *changed: c->ports changed. */
+int cli_pick_host_ports(struct cz_container_config *c, bool *changed, cz_error *err);
 /* Running containers (run.c): run, start, stop, kill, exec, logs, wait. */
 extern const struct cli_command cli_run_commands[];
 /* A RUNNING record whose runtime died is not running: record that it failed
@@ -62,6 +75,13 @@ int cmd_volume(struct cli *cli, int argc, char **argv, cz_error *err);       /* 
 
 /* Open the image store under the CLI's root. */
 int cli_open_store(struct cli *cli, cz_store **out, cz_error *err);
+/* A signal as docker takes it: a name with or without SIG, any case (TERM, sigkill),
+ * RTMIN, RTMIN+N, RTMAX-N, RTMAX, or a number from 1 to 64. A usage error otherwise. */
+int cli_parse_signal(const char *s, int *out, cz_error *err);
+/* stop's default seconds before SIGKILL, unless the container says (--stop-timeout) */
+#define CLI_STOP_TIMEOUT 10
+/* Seconds before stop sends SIGKILL: 0 to 86400, or -1 (forever); what names the flag. */
+int cli_parse_stop_timeout(const char *what, const char *s, int *out, cz_error *err);
 /* Print a command's usage text (for --help). */
 void cli_print_usage(const char *usage);
 /* Is fd a terminal? (progress output, prompts) */

@@ -2,10 +2,13 @@
 #include "cli.h"
 #include "base/util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 int cli_open_store(struct cli *cli, cz_store **out, cz_error *err)
@@ -94,4 +97,80 @@ int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err
     }
     return cz_error_set(err, EIO, "container-runtime exited before the container was ready "
                         "(see %s)", logpath);
+}
+
+/* The guest is Linux on the host's architecture, so the host's numbers are the guest's. */
+static const struct {
+    const char *name;
+    int sig;
+} signal_names[] = {
+    {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+    {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
+    {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
+    {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
+    {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
+    {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
+    {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+};
+/* docker's real-time range on Linux: glibc keeps 32 and 33 for itself */
+#define CLI_SIGRTMIN 34
+#define CLI_SIGRTMAX 64
+
+/* "N" (digits only, at most 3) as a number, else -1. */
+static int small_number(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 3 || s[n])
+        return -1;
+    return atoi(s);
+}
+
+/* RTMIN, RTMIN+N, RTMAX-N, RTMAX within the real-time range, else -1. */
+static int realtime_signal(const char *n)
+{
+    bool min = !strncasecmp(n, "RTMIN", 5), max = !strncasecmp(n, "RTMAX", 5);
+    if (!min && !max)
+        return -1;
+    if (!n[5])
+        return min ? CLI_SIGRTMIN : CLI_SIGRTMAX;
+    int k = n[5] == (min ? '+' : '-') ? small_number(n + 6) : -1;
+    if (k < 0 || k > CLI_SIGRTMAX - CLI_SIGRTMIN)
+        return -1;
+    return min ? CLI_SIGRTMIN + k : CLI_SIGRTMAX - k;
+}
+
+int cli_parse_signal(const char *s, int *out, cz_error *err)
+{
+    int v = small_number(s);
+    if (v < 0) {
+        const char *n = strncasecmp(s, "SIG", 3) ? s : s + 3;
+        for (size_t i = 0; i < CZ_ARRAY_SIZE(signal_names) && v < 0; i++)
+            if (!strcasecmp(n, signal_names[i].name))
+                v = signal_names[i].sig;
+        if (v < 0)
+            v = realtime_signal(n);
+    }
+    if (v < 1 || v > CLI_SIGRTMAX)
+        return cli_usage_error(err,
+                               "invalid signal '%s': want a name (TERM, SIGKILL, RTMIN+3, "
+                               "...) or a number from 1 to %d",
+                               s, CLI_SIGRTMAX);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_stop_timeout(const char *what, const char *s, int *out, cz_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || isspace((unsigned char)*s) || *end || errno || v < -1 || v > 86400)
+        return cli_usage_error(err,
+                               "invalid %s '%s': want seconds from 0 to 86400, or -1 to "
+                               "wait forever",
+                               what, s);
+    *out = (int)v;
+    return 0;
 }

@@ -3,6 +3,7 @@
  * the image config and the flags, the way docker decides it. */
 #include "cli.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #include <cz/container.h>
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -82,23 +84,48 @@ static int env_add_arg(struct strv *env, const char *arg, cz_error *err)
     return 0;
 }
 
+/* --env-file, by docker's rules: leading whitespace goes, empty and '#' lines are
+ * skipped, K=V is kept verbatim (trailing blanks too), a bare K takes our own value
+ * (left out when unset), and a name holding a blank is refused. */
 static int env_file(struct strv *env, const char *path, cz_error *err)
 {
     cz_autofree char *data = NULL;
     size_t len;
     if (cz_read_file(path, 1 << 20, &data, &len, err) < 0)
         return cz_error_wrap(err, "--env-file");
-    char *save = NULL;
-    for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (memchr(data, '\0', len))
+        return cz_error_set(err, EINVAL, "invalid --env-file %s: it holds NUL bytes", path);
+    char *p = data;
+    if (!strncmp(p, "\xef\xbb\xbf", 3)) /* a UTF-8 byte order mark */
+        p += 3;
+    for (unsigned lineno = 1; *p; lineno++) {
+        char *line = p, *nl = strchr(p, '\n');
+        p = nl ? nl + 1 : p + strlen(p);
+        if (nl)
+            *nl = '\0';
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\r')
+            line[n - 1] = '\0';
         while (isspace((unsigned char)*line))
             line++;
-        size_t n = strlen(line);
-        while (n && isspace((unsigned char)line[n - 1]))
-            line[--n] = '\0';
         if (!*line || *line == '#')
             continue;
-        if (env_add_arg(env, line, err) < 0)
-            return cz_error_wrap(err, "--env-file %s", path);
+        size_t klen = strcspn(line, "=");
+        if (klen == 0)
+            return cz_error_set(err, EINVAL, "invalid --env-file %s: line %u: no variable name",
+                                path, lineno);
+        if (strcspn(line, " \t") < klen)
+            return cz_error_set(err, EINVAL,
+                                "invalid --env-file %s: line %u: variable '%.*s' "
+                                "contains whitespaces",
+                                path, lineno, (int)klen, line);
+        const char *own = line[klen] ? NULL : getenv(line);
+        if (line[klen] == '=') {
+            strv_push(env, line);
+        } else if (own) {
+            cz_autofree char *kv = cz_xasprintf("%s=%s", line, own);
+            strv_push(env, kv);
+        }
     }
     return 0;
 }
@@ -114,34 +141,218 @@ static bool valid_hostname(const char *h)
     return h[0] != '-';
 }
 
-/* -p [IP:]HOST:CONTAINER[/tcp|udp] */
-static int parse_port(const char *s, cz_error *err)
+/* The runtime forwards at most this many ports per container. */
+#define MAX_PUBLISHED 64
+
+/* "N" or "N-M", 1 <= N <= M <= 65535. */
+static bool port_range(const char *s, unsigned *lo, unsigned *hi)
+{
+    char *end;
+    if (!isdigit((unsigned char)*s))
+        return false;
+    unsigned long a = strtoul(s, &end, 10), b = a;
+    if (*end == '-') {
+        if (!isdigit((unsigned char)end[1]))
+            return false;
+        b = strtoul(end + 1, &end, 10);
+    }
+    if (*end || a < 1 || b > 65535 || a > b)
+        return false;
+    *lo = (unsigned)a;
+    *hi = (unsigned)b;
+    return true;
+}
+
+/* -p [[IP:][HOST]:]CONTAINER[/tcp|udp]: ports or ranges of one length, IP a loopback
+ * address (127.0.0.1 when not given: QEMU's user network publishes on the host). Into
+ * publish, one "IP:HOST:CONTAINER/PROTO" per port, HOST empty when it is to be picked. */
+static int parse_port(const char *s, struct strv *publish, cz_error *err)
 {
     cz_autofree char *copy = cz_xstrdup(s);
-    char *proto = strchr(copy, '/');
-    if (proto) {
-        *proto++ = '\0';
+    const char *proto = "tcp";
+    char *slash = strchr(copy, '/');
+    if (slash) {
+        *slash = '\0';
+        proto = slash + 1;
         if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
             return cli_usage_error(err, "invalid port '%s': protocol must be tcp or udp", s);
     }
     char *parts[3];
     int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ":", &save); t && n < 3; t = strtok_r(NULL, ":", &save))
-        parts[n++] = t;
-    if (n < 2 || strtok_r(NULL, ":", &save))
-        return cli_usage_error(err, "invalid port '%s': want [IP:]HOST:CONTAINER[/PROTO]", s);
-    if (n == 3) {
-        struct in_addr a;
-        if (inet_pton(AF_INET, parts[0], &a) != 1)
-            return cli_usage_error(err, "invalid port '%s': bad address '%s'", s, parts[0]);
+    for (char *p = copy;; n++) {
+        if (n == 3)
+            return cli_usage_error(err, "invalid port '%s': want [[IP:][HOST]:]CONTAINER[/PROTO]",
+                                   s);
+        parts[n] = p;
+        char *colon = strchr(p, ':');
+        if (!colon) {
+            n++;
+            break;
+        }
+        *colon = '\0';
+        p = colon + 1;
     }
-    for (int i = n - 2; i < n; i++) {
-        char *end;
-        long v = strtol(parts[i], &end, 10);
-        if (*end || v < 1 || v > 65535)
-            return cli_usage_error(err, "invalid port '%s': '%s' is not a port", s, parts[i]);
+    const char *addr = n == 3 ? parts[0] : "127.0.0.1";
+    const char *host = n >= 2 ? parts[n - 2] : "";
+    struct in_addr a;
+    if (inet_pton(AF_INET, addr, &a) != 1)
+        return cli_usage_error(err, "invalid port '%s': bad address '%s'", s, addr);
+    if (ntohl(a.s_addr) >> 24 != 127)
+        return cli_usage_error(err,
+                               "invalid port '%s': ports are published on the host's "
+                               "loopback only (127.x.x.x), not on %s",
+                               s, addr);
+    unsigned clo, chi, hlo = 0, hhi = 0;
+    if (!port_range(parts[n - 1], &clo, &chi))
+        return cli_usage_error(err, "invalid port '%s': '%s' is not a port or a range of ports", s,
+                               parts[n - 1]);
+    if (*host && !port_range(host, &hlo, &hhi))
+        return cli_usage_error(err, "invalid port '%s': '%s' is not a port or a range of ports", s,
+                               host);
+    if (*host && hhi - hlo != chi - clo)
+        return cli_usage_error(err,
+                               "invalid port '%s': the host and container ranges must be "
+                               "of the same length",
+                               s);
+    if (publish->n + (chi - clo + 1) > MAX_PUBLISHED)
+        return cli_usage_error(err, "invalid port '%s': at most %d ports can be published", s,
+                               MAX_PUBLISHED);
+    for (unsigned i = 0; i <= chi - clo; i++) {
+        char hp[8] = "";
+        if (*host)
+            snprintf(hp, sizeof(hp), "%u", hlo + i);
+        cz_autofree char *b = cz_xasprintf("%s:%s:%u/%s", addr, hp, clo + i, proto);
+        strv_push(publish, b);
     }
+    return 0;
+}
+
+/* A published port as recorded: "IP:HOST:CONTAINER/PROTO" (*host 0 when HOST is empty). */
+static bool split_binding(const char *b, char addr[16], unsigned *host, unsigned *cport, bool *udp)
+{
+    char proto[4];
+    int end = 0;
+    *host = 0;
+    if (!(sscanf(b, "%15[0-9.]:%u:%u/%3[a-z]%n", addr, host, cport, proto, &end) == 4 && !b[end]) &&
+        !(sscanf(b, "%15[0-9.]::%u/%3[a-z]%n", addr, cport, proto, &end) == 3 && !b[end]))
+        return false;
+    *udp = !strcmp(proto, "udp");
+    return true;
+}
+
+/* Bind addr:port (0: any) as QEMU will and read the port back: *got 0 when it is taken. */
+static int bind_host_port(const char *addr, bool udp, unsigned port, unsigned *got, cz_error *err)
+{
+    cz_autoclose int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cz_error_errno(err, errno, "socket");
+    int one = 1;
+    /* QEMU's listener takes a port whose old connections linger in TIME_WAIT */
+    if (port && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        return cz_error_errno(err, errno, "setsockopt");
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    socklen_t len = sizeof(sa);
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    *got = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (port && errno == EADDRINUSE)
+            return 0;
+        return cz_error_errno(err, errno, "find a free %s port on %s", udp ? "udp" : "tcp", addr);
+    }
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return cz_error_errno(err, errno, "getsockname");
+    *got = ntohs(sa.sin_port);
+    return 0;
+}
+
+int cli_pick_host_ports(cz_container_config *c, bool *changed, cz_error *err)
+{
+    *changed = false;
+    size_t n = 0, had = 0;
+    while (c->publish && c->publish[n])
+        n++;
+    while (c->ports && c->ports[had])
+        had++;
+    if (!c->publish)
+        return 0;
+    char **ports = cz_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        char addr[16], old_addr[16];
+        unsigned host, cport, old_host, old_cport;
+        bool udp, old_udp;
+        if (!split_binding(c->publish[i], addr, &host, &cport, &udp)) {
+            cz_strv_free(ports);
+            return cz_error_set(err, EINVAL, "container %s: invalid published port '%s'",
+                                c->name ? c->name : "", c->publish[i]);
+        }
+        if (!host && i < had &&
+            split_binding(c->ports[i], old_addr, &old_host, &old_cport, &old_udp) &&
+            !strcmp(addr, old_addr) && cport == old_cport && udp == old_udp && old_host &&
+            bind_host_port(addr, udp, old_host, &host, err) < 0) {
+            cz_strv_free(ports);
+            return -1;
+        }
+        if (!host && bind_host_port(addr, udp, 0, &host, err) < 0) {
+            cz_strv_free(ports);
+            return -1;
+        }
+        ports[i] = cz_xasprintf("%s:%u:%u/%s", addr, host, cport, udp ? "udp" : "tcp");
+        *changed |= i >= had || strcmp(ports[i], c->ports[i]) != 0;
+    }
+    *changed |= had != n;
+    cz_strv_free(c->ports);
+    c->ports = ports;
+    return 0;
+}
+
+/* Published ports as docker's ls shows them: "127.0.0.1:8000-8001->80-81/tcp, ...". */
+static char *ports_text(char **ports)
+{
+    cz_buf b = {0};
+    for (size_t i = 0; ports && ports[i];) {
+        char addr[16], next_addr[16];
+        unsigned h, cp, nh, ncp;
+        bool udp, next_udp;
+        if (!split_binding(ports[i], addr, &h, &cp, &udp)) {
+            i++;
+            continue;
+        }
+        size_t k = 1;
+        while (ports[i + k] && split_binding(ports[i + k], next_addr, &nh, &ncp, &next_udp) &&
+               !strcmp(addr, next_addr) && udp == next_udp && nh == h + k && ncp == cp + k)
+            k++;
+        cz_buf_printf(&b, "%s%s:%u", b.len ? ", " : "", addr, h);
+        if (k > 1)
+            cz_buf_printf(&b, "-%zu", h + k - 1);
+        cz_buf_printf(&b, "->%u", cp);
+        if (k > 1)
+            cz_buf_printf(&b, "-%zu", cp + k - 1);
+        cz_buf_printf(&b, "/%s", udp ? "udp" : "tcp");
+        i += k;
+    }
+    return cz_buf_steal(&b);
+}
+
+/* --cpus N[.F] as docker takes it, in billionths: above 0, at most 64. */
+static int parse_cpus(const char *s, uint64_t *nano, cz_error *err)
+{
+    size_t whole = strspn(s, "0123456789"), frac = 0;
+    const char *dot = s + whole;
+    if (*dot == '.')
+        frac = strspn(dot + 1, "0123456789");
+    bool ok = (whole || frac) && whole <= 3 && frac <= 9 && !dot[*dot == '.' ? frac + 1 : 0];
+    uint64_t v = 0;
+    for (size_t i = 0; ok && i < whole; i++)
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    v *= 1000000000ull;
+    for (uint64_t i = 0, scale = 100000000ull; ok && i < frac; i++, scale /= 10)
+        v += (uint64_t)(dot[1 + i] - '0') * scale;
+    if (!ok || v == 0 || v > 64 * 1000000000ull)
+        return cli_usage_error(err,
+                               "invalid --cpus '%s': want a number of CPUs above 0 and at "
+                               "most 64, such as 2 or 1.5",
+                               s);
+    *nano = v;
     return 0;
 }
 
@@ -328,13 +539,12 @@ static int parse_mount(cz_container_config *c, const char *s, cz_error *err)
 }
 
 static const char run_flags_usage[] =
-    "  -d, --detach              run in the background, print the container ID\n"
     "  -i, --interactive         keep stdin open\n"
     "  -t, --tty                 allocate a pseudo-terminal\n"
     "      --rm                  remove the container when it exits\n"
     "      --name NAME           name the container\n"
-    "  -e, --env K=V             set an environment variable (repeatable)\n"
-    "      --env-file FILE       read K=V lines from a file\n"
+    "  -e, --env K=V|K           set an environment variable (repeatable; K alone: our value)\n"
+    "      --env-file FILE       K=V lines from a file (read before -e: -e wins)\n"
     "  -w, --workdir DIR         working directory inside the container\n"
     "  -u, --user USER[:GROUP]   user to run as\n"
     "      --entrypoint CMD      override the image's entrypoint\n"
@@ -342,24 +552,44 @@ static const char run_flags_usage[] =
     "      --mount SPEC          type=volume|bind|tmpfs,source=..,target=..[,readonly]\n"
     "                            [,tmpfs-size=SIZE][,tmpfs-mode=OCTAL]\n"
     "      --tmpfs PATH[:OPTS]   a tmpfs at PATH (OPTS: size=64m,mode=1770,noexec,...)\n"
-    "  -c, --cpus N              virtual CPUs (default 2)\n"
+    "  -c, --cpus N              CPUs, e.g. 2 or 1.5 (the VM gets whole vCPUs; default 2)\n"
     "  -m, --memory SIZE         VM memory, e.g. 512M, 1G (default 1G)\n"
-    "      --platform P          image platform, e.g. linux/arm64\n"
+    "      --platform P          image platform, e.g. linux/amd64 (the host's only)\n"
     "      --read-only           mount the root filesystem read-only\n"
     "      --init                run an init process that reaps zombies\n"
     "  -l, --label K=V           set a label (repeatable)\n"
     "      --network none|default  networking (default: user-mode NAT)\n"
-    "  -p, --publish [IP:]H:C[/P] publish a port to the host\n"
+    "  -p, --publish SPEC        publish ports on the host's loopback (repeatable):\n"
+    "                            [[IP:][HOST]:]CONTAINER[/tcp|udp], ports or ranges\n"
+    "                            (8000-8002), IP 127.x (default 127.0.0.1), no HOST: a\n"
+    "                            free port\n"
     "      --dns IP              a DNS server (repeatable)\n"
     "      --hostname NAME       the container's hostname\n"
-    "      --cidfile FILE        write the container ID to FILE\n"
+    "      --stop-signal SIG     the signal 'stop' sends (default the image's STOPSIGNAL,\n"
+    "                            else SIGTERM)\n"
+    "      --stop-timeout SECS   seconds 'stop' waits before SIGKILL (default 10; -1: forever)\n"
+    "      --cidfile FILE        write the container ID to FILE (which must not exist)\n"
     "      --kernel PATH         boot this kernel instead of the default\n"
     "      --storage-opt size=N  size of the container's writable disk (default 16G; sparse)\n";
 
 enum {
-    OPT_RM = 1000, OPT_NAME, OPT_ENV_FILE, OPT_ENTRYPOINT, OPT_MOUNT, OPT_TMPFS, OPT_PLATFORM,
-    OPT_READ_ONLY, OPT_INIT, OPT_NETWORK, OPT_DNS, OPT_HOSTNAME, OPT_CIDFILE, OPT_KERNEL,
+    OPT_RM = 1000,
+    OPT_NAME,
+    OPT_ENV_FILE,
+    OPT_ENTRYPOINT,
+    OPT_MOUNT,
+    OPT_TMPFS,
+    OPT_PLATFORM,
+    OPT_READ_ONLY,
+    OPT_INIT,
+    OPT_NETWORK,
+    OPT_DNS,
+    OPT_HOSTNAME,
+    OPT_CIDFILE,
+    OPT_KERNEL,
     OPT_STORAGE_OPT,
+    OPT_STOP_SIGNAL,
+    OPT_STOP_TIMEOUT,
 };
 
 static const struct option run_options[] = {
@@ -389,9 +619,29 @@ static const struct option run_options[] = {
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"cidfile", required_argument, NULL, OPT_CIDFILE},
     {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
+    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
     CLI_HELP_OPTION,
     {NULL, 0, NULL, 0},
 };
+
+/* Containers run in VMs of the host's own architecture (no emulation yet): refuse any
+ * other platform before anything is pulled or started. what names where p came from. */
+static int check_runnable(const char *what, const cz_platform *p, cz_error *err)
+{
+    cz_platform host;
+    cz_platform_host(&host);
+    int r = 0;
+    if (strcmp(p->os, host.os) || strcmp(p->architecture, host.architecture)) {
+        cz_autofree char *have = cz_platform_string(&host);
+        r = cz_error_set(err, EINVAL,
+                         "%s: the image's platform is not runnable on this host "
+                         "(containers run in %s VMs; other architectures are not emulated)",
+                         what, have);
+    }
+    cz_platform_free(&host);
+    return r;
+}
 
 /* Resolve the image locally, pulling it when missing. */
 static int ensure_image(struct cli *cli, cz_store *s, const char *ref, const char *platform,
@@ -422,7 +672,8 @@ static int ensure_image(struct cli *cli, cz_store *s, const char *ref, const cha
 int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
                      cz_container_config *c, bool *detach, char **cidfile, cz_error *err)
 {
-    struct strv env = {0}, labels = {0}, dns = {0}, ports = {0}, env_args = {0};
+    struct strv env = {0}, labels = {0}, dns = {0}, publish = {0}, env_args = {0};
+    struct strv env_files = {0};
     const char *entrypoint = NULL, *platform = NULL;
     bool entrypoint_set = false;
     memset(c, 0, sizeof(*c));
@@ -436,6 +687,11 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
         r = -1; /* every failure below that is not a usage error */
         switch (o) {
         case 'd':
+            if (!detach) { /* docker's create has no -d: it starts nothing */
+                r = cli_usage_error(err, "unknown option '-d, --detach' (create does not start "
+                                         "the container; 'container run -d' does)");
+                goto out;
+            }
             *detach = true;
             break;
         case 'i':
@@ -452,11 +708,14 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             c->name = cz_xstrdup(optarg);
             break;
         case 'e':
+            if (!*optarg || optarg[0] == '=') { /* before anything is pulled */
+                r = cli_usage_error(err, "invalid environment variable '%s'", optarg);
+                goto out;
+            }
             strv_push(&env_args, optarg);
             break;
-        case OPT_ENV_FILE:
-            if ((r = env_file(&env_args, optarg, err)) < 0)
-                goto out;
+        case OPT_ENV_FILE: /* read after the flags: docker applies every file, then -e */
+            strv_push(&env_files, optarg);
             break;
         case 'w':
             if (optarg[0] != '/') {
@@ -486,16 +745,12 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             if ((r = parse_tmpfs(c, optarg, err)) < 0)
                 goto out;
             break;
-        case 'c': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 64) {
-                r = cli_usage_error(err, "invalid --cpus '%s': want 1 to 64", optarg);
+        case 'c':
+            if ((r = parse_cpus(optarg, &c->nano_cpus, err)) < 0)
                 goto out;
-            }
-            c->cpus = (unsigned)n;
+            /* the VM has whole vCPUs: 1.5 gets two */
+            c->cpus = (unsigned)((c->nano_cpus + 999999999ull) / 1000000000ull);
             break;
-        }
         case 'm': {
             uint64_t bytes;
             if (cz_parse_size(optarg, &bytes, err) < 0) {
@@ -529,7 +784,11 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             cz_platform p;
             if (cz_platform_parse(optarg, &p, err) < 0)
                 goto out;
+            cz_autofree char *what = cz_xasprintf("--platform %s", optarg);
+            int runnable = check_runnable(what, &p, err);
             cz_platform_free(&p);
+            if (runnable < 0)
+                goto out;
             platform = optarg;
             break;
         }
@@ -555,9 +814,8 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             c->network = cz_xstrdup(optarg);
             break;
         case 'p':
-            if ((r = parse_port(optarg, err)) < 0)
+            if ((r = parse_port(optarg, &publish, err)) < 0)
                 goto out;
-            strv_push(&ports, optarg);
             break;
         case OPT_DNS: {
             unsigned char buf[16];
@@ -583,6 +841,19 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             }
             free(*cidfile);
             *cidfile = cz_xstrdup(optarg);
+            break;
+        case OPT_STOP_SIGNAL: {
+            int sig;
+            if ((r = cli_parse_signal(optarg, &sig, err)) < 0)
+                goto out;
+            free(c->stop_signal);
+            c->stop_signal = cz_xstrdup(optarg);
+            break;
+        }
+        case OPT_STOP_TIMEOUT:
+            if ((r = cli_parse_stop_timeout("--stop-timeout", optarg, &c->stop_timeout, err)) < 0)
+                goto out;
+            c->stop_timeout_set = true;
             break;
         case OPT_KERNEL:
             if (access(optarg, R_OK) < 0) {
@@ -610,10 +881,21 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
     }
     if (!c->network)
         c->network = cz_xstrdup("default");
-    if (ports.n && !strcmp(c->network, "none")) {
+    if (publish.n && !strcmp(c->network, "none")) {
         r = cli_usage_error(err, "published ports need a network (not --network none)");
         goto out;
     }
+    /* every file first, then -e: a -e wins whatever the order on the command line */
+    struct strv env_flags = env_args;
+    env_args = (struct strv){0};
+    for (size_t i = 0; i < env_files.n; i++)
+        if (env_file(&env_args, env_files.v[i], err) < 0) {
+            strv_clear(&env_flags);
+            goto out;
+        }
+    for (size_t i = 0; i < env_flags.n; i++)
+        strv_push(&env_args, env_flags.v[i]);
+    strv_clear(&env_flags);
     const char *ref = argv[optind];
     cz_store *s = NULL;
     if (cli_open_store(cli, &s, err) < 0)
@@ -629,6 +911,24 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
     cz_platform have = {.os = img.config.os, .architecture = img.config.architecture,
                         .variant = img.config.variant};
     c->platform = cz_platform_string(&have);
+    cz_platform ran;
+    if (img.config.architecture && cz_platform_parse(c->platform, &ran, NULL) == 0) {
+        cz_autofree char *what = cz_xasprintf("image %s (%s)", ref, c->platform);
+        int runnable = check_runnable(what, &ran, err);
+        cz_platform_free(&ran);
+        if (runnable < 0) {
+            cz_image_free(&img);
+            goto out;
+        }
+    }
+    if (!c->stop_signal && img.config.stop_signal && *img.config.stop_signal) {
+        int sig;
+        cz_error e = {0};
+        if (cli_parse_signal(img.config.stop_signal, &sig, &e) == 0)
+            c->stop_signal = cz_xstrdup(img.config.stop_signal);
+        else /* as docker: a STOPSIGNAL that is no signal leaves SIGTERM */
+            cz_warn("image %s: ignoring its STOPSIGNAL: %s", ref, e.msg);
+    }
     /* The command: docker's rules for ENTRYPOINT and CMD. */
     struct strv args = {0};
     if (entrypoint_set) {
@@ -672,15 +972,23 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
         c->user = cz_xstrdup(img.config.user);
     c->labels = strv_steal(&labels);
     c->dns = strv_steal(&dns);
-    c->ports = strv_steal(&ports);
+    if (publish.n) {
+        bool picked;
+        c->publish = strv_steal(&publish);
+        if (cli_pick_host_ports(c, &picked, err) < 0) {
+            cz_image_free(&img);
+            goto out;
+        }
+    }
     cz_image_free(&img);
     r = 0;
 out:
     strv_clear(&env);
     strv_clear(&labels);
     strv_clear(&dns);
-    strv_clear(&ports);
+    strv_clear(&publish);
     strv_clear(&env_args);
+    strv_clear(&env_files);
     if (r != 0) {
         cz_container_config_free(c);
         free(*cidfile);
@@ -689,29 +997,69 @@ out:
     return r;
 }
 
+/* --cidfile: made here, never over an existing file (docker refuses one too). */
+static int write_cidfile(const char *path, const char *id, cz_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == EEXIST
+                   ? cz_error_set(err, EEXIST, "container ID file %s already exists", path)
+                   : cz_error_errno(err, errno, "container ID file %s", path);
+    int r = cz_write_all(fd, id, strlen(id));
+    if (r < 0)
+        cz_error_errno(err, errno, "write container ID file %s", path);
+    if (close(fd) < 0 && r == 0)
+        r = cz_error_errno(err, errno, "write container ID file %s", path);
+    if (r < 0)
+        unlink(path);
+    return r;
+}
+
+int cli_create_container(struct cli *cli, cz_container_config *c, const char *cidfile,
+                         cz_error *err)
+{
+    if (cz_container_create(cli->root, c, err) < 0)
+        return -1;
+    if ((cidfile && write_cidfile(cidfile, c->id, err) < 0) ||
+        cli_prepare_container(cli, c, err) < 0) {
+        cli_discard_container(cli, c, cidfile);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_remove_cidfile(const cz_container_config *c, const char *cidfile)
+{
+    /* only ours: never a file that another hand put there since */
+    cz_autofree char *data = NULL;
+    size_t len;
+    if (cidfile && cz_read_file(cidfile, 128, &data, &len, NULL) == 0 && !strcmp(data, c->id))
+        unlink(cidfile);
+}
+
+void cli_discard_container(struct cli *cli, const cz_container_config *c, const char *cidfile)
+{
+    cz_container_remove(cli->root, c->id, NULL);
+    cli_remove_cidfile(c, cidfile);
+}
+
 static const char create_usage[] = "Usage: container create [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
                                    "Create a container without starting it.\n\nOptions:\n";
 
 static int cmd_create(struct cli *cli, int argc, char **argv, cz_error *err)
 {
     cz_container_config c;
-    bool detach = false;
     char *cidfile = NULL;
-    int r = cli_parse_create(cli, argc, argv, create_usage, &c, &detach, &cidfile, err);
+    int r = cli_parse_create(cli, argc, argv, create_usage, &c, NULL, &cidfile, err);
     if (r != 0)
-        return r > 0 ? 0 : r;
-    r = cz_container_create(cli->root, &c, err);
-    if (r == 0 && cidfile)
-        r = cz_write_file_atomic(cidfile, c.id, strlen(c.id), 0644, err);
-    if (r == 0 && cli_prepare_container(cli, &c, err) < 0) {
-        cz_container_remove(cli->root, c.id, NULL);
-        r = -1;
-    }
+        return r > 0 ? 0 : r == -2 ? r : -125;
+    r = cli_create_container(cli, &c, cidfile, err);
     if (r == 0)
         printf("%s\n", c.id);
     free(cidfile);
     cz_container_config_free(&c);
-    return r;
+    /* as run: no container came of it, so 125 (docker's "the daemon failed") */
+    return r < 0 ? -125 : 0;
 }
 
 /* --- ls / inspect / rm / prune -------------------------------------- */
@@ -792,15 +1140,23 @@ static json_t *container_json(const cz_container_config *c, const cz_container_s
     json_object_set_new(cfg, "OpenStdin", json_boolean(c->interactive));
     json_object_set_new(cfg, "Labels", strv_json(c->labels));
     json_object_set_new(cfg, "Cpus", json_integer(c->cpus));
+    json_object_set_new(
+        cfg, "NanoCpus",
+        json_integer((json_int_t)(c->nano_cpus ? c->nano_cpus : c->cpus * 1000000000ull)));
     json_object_set_new(cfg, "MemoryMiB", json_integer((json_int_t)c->memory_mib));
     json_object_set_new(cfg, "DiskBytes", json_integer((json_int_t)(c->disk_bytes ? c->disk_bytes
                                                                                   : CZ_CONTAINER_DISK_SIZE)));
     json_object_set_new(cfg, "Network", json_string(c->network ? c->network : "default"));
     json_object_set_new(cfg, "Ports", strv_json(c->ports));
+    json_object_set_new(cfg, "Publish", strv_json(c->publish ? c->publish : c->ports));
     json_object_set_new(cfg, "Dns", strv_json(c->dns));
     json_object_set_new(cfg, "ReadOnly", json_boolean(c->read_only));
     json_object_set_new(cfg, "Init", json_boolean(c->init));
     json_object_set_new(cfg, "AutoRemove", json_boolean(c->auto_remove));
+    json_object_set_new(cfg, "StopSignal",
+                        json_string(c->stop_signal ? c->stop_signal : "SIGTERM"));
+    json_object_set_new(cfg, "StopTimeout",
+                        json_integer(c->stop_timeout_set ? c->stop_timeout : CLI_STOP_TIMEOUT));
     json_t *mounts = json_array();
     for (size_t i = 0; i < c->n_mounts; i++) {
         json_t *m = json_object();
@@ -846,8 +1202,14 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
         else if (o == 'f')
             format = optarg;
         else if (o == 'h')
-            return cli_print_usage("Usage: container ls [-a] [-q] [--format table|json]\n\n"
-                                   "List containers (running ones; -a for all).\n"),
+            return cli_print_usage(
+                       "Usage: container ls [OPTIONS]\n\n"
+                       "List containers (running ones; -a for all).\n\n"
+                       "Options:\n"
+                       "  -a, --all             every container, not only running ones\n"
+                       "  -q, --quiet           only their IDs (12 hex digits)\n"
+                       "      --format F        table (default) or json: an array of\n"
+                       "                        what inspect shows for each\n"),
                    0;
         else
             return cli_usage_error(err, "ls: unknown option '%s'", argv[optind - 1]);
@@ -858,8 +1220,9 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
     if (!ids)
         return -1;
     struct cli_table t;
-    const char *headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"};
-    cli_table_init(&t, 6, headers);
+    const char *headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                             "STATUS",       "PORTS", "NAMES"};
+    cli_table_init(&t, 7, headers);
     json_t *arr = json_array();
     for (char **p = ids; *p; p++) {
         cz_container_config c;
@@ -873,7 +1236,9 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
             cz_format_ago(c.created, ago, sizeof(ago));
             cz_autofree char *cmd = command_text(c.args);
             cz_autofree char *status = status_text(&c, &st);
-            const char *row[] = {id, c.image, cmd, ago, status, c.name};
+            /* as docker: a container's ports are published only while it runs */
+            cz_autofree char *ports = ports_text(st.status == CZ_STATUS_RUNNING ? c.ports : NULL);
+            const char *row[] = {id, c.image, cmd, ago, status, ports, c.name};
             if (quiet)
                 printf("%s\n", id);
             cli_table_add(&t, row);
@@ -1031,8 +1396,12 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, cz_error *err)
         if (o == 'f')
             continue;
         if (o == 'h')
-            return cli_print_usage("Usage: container prune\n\nRemove every container that is "
-                                   "not running.\n"),
+            return cli_print_usage(
+                       "Usage: container prune [OPTIONS]\n\n"
+                       "Remove every container that is not running (created, exited,\n"
+                       "failed) and print their IDs.\n\n"
+                       "Options:\n"
+                       "  -f, --force   accepted for docker's sake: prune never asks\n"),
                    0;
         return cli_usage_error(err, "prune: unknown option '%s'", argv[optind - 1]);
     }

@@ -460,8 +460,10 @@ static void session_free(struct session *s)
 }
 
 /* Attach to the main process until it exits; returns its exit code for the
- * CLI (or 125 with err set). */
-static int attach(struct cli *cli, const cz_container_config *c, bool with_stdin, cz_error *err)
+ * CLI (or 125 with err set). *not_started (may be NULL): the process could not be
+ * started (its exit code is then 125, 126 or 127). */
+static int attach(struct cli *cli, const cz_container_config *c, bool with_stdin, bool *not_started,
+                  cz_error *err)
 {
     (void)cli;
     struct session s = {.attach = true, .tty = c->tty, .stdin_on = with_stdin, .sigfd = -1};
@@ -501,8 +503,11 @@ static int attach(struct cli *cli, const cz_container_config *c, bool with_stdin
         if (s.exit_status < 0) {
             r = cz_error_set(err, EIO, "%s", s.error ? s.error : "the container failed");
         } else {
-            if (s.error && s.exit_status >= 125 && s.exit_status <= 127)
+            if (s.error && s.exit_status >= 125 && s.exit_status <= 127) {
                 fprintf(stderr, "Error: %s\n", s.error);
+                if (not_started)
+                    *not_started = true;
+            }
             r = s.exit_status;
         }
     }
@@ -516,9 +521,8 @@ static const char run_usage[] =
     "Usage: container run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
     "Create and start a container in its own VM; without -d, stay attached until it exits\n"
     "and exit with its exit code.\n\n"
-    "Options: the options of 'container create', and\n"
-    "  -d, --detach          run in the background and print the container id\n"
-    "      --rm              remove the container when it exits\n";
+    "Options: those of 'container create', and\n"
+    "  -d, --detach              run in the background and print the container ID\n";
 
 static int cmd_run(struct cli *cli, int argc, char **argv, cz_error *err)
 {
@@ -530,17 +534,11 @@ static int cmd_run(struct cli *cli, int argc, char **argv, cz_error *err)
         free(cidfile);
         return r > 0 ? 0 : r == -2 ? r : -125;
     }
-    r = cz_container_create(cli->root, &c, err);
-    if (r == 0 && cidfile)
-        r = cz_write_file_atomic(cidfile, c.id, strlen(c.id), 0644, err);
-    if (r == 0 && cli_prepare_container(cli, &c, err) < 0) {
-        cz_container_remove(cli->root, c.id, NULL);
-        r = -1;
-    }
+    r = cli_create_container(cli, &c, cidfile, err);
     int code = 125;
     if (r == 0 && cli_runtime_start(cli, &c, !detach, &code, err) < 0) {
         if (c.auto_remove)
-            cz_container_remove(cli->root, c.id, NULL);
+            cli_discard_container(cli, &c, cidfile);
         r = -1;
     }
     if (r == 0) {
@@ -548,7 +546,11 @@ static int cmd_run(struct cli *cli, int argc, char **argv, cz_error *err)
             printf("%s\n", c.id);
             fflush(stdout);
         } else {
-            r = attach(cli, &c, c.interactive, err);
+            bool not_started = false;
+            r = attach(cli, &c, c.interactive, &not_started, err);
+            /* its runtime removed a --rm container that never ran: the cidfile goes too */
+            if (not_started && c.auto_remove)
+                cli_remove_cidfile(&c, cidfile);
         }
     }
     free(cidfile);
@@ -599,16 +601,22 @@ static int cmd_start(struct cli *cli, int argc, char **argv, cz_error *err)
             if (!att && !inter)
                 printf("%s\n", argv[i]);
             else
-                r = attach(cli, &c, inter && c.interactive, err);
+                r = attach(cli, &c, inter && c.interactive, NULL, err);
         } else {
             cz_autofree char *dir = cz_container_dir(cli->root, c.id);
             cz_autofree char *rw = cz_xasprintf("%s/rw.ext4", dir);
+            bool picked = false;
             if (access(rw, F_OK) < 0)
                 r = cli_prepare_container(cli, &c, err);
+            /* a host port picked before may be taken by now: pick another, recorded */
+            if (r == 0)
+                r = cli_pick_host_ports(&c, &picked, err);
+            if (r == 0 && picked)
+                r = cz_container_save_config(cli->root, &c, err);
             if (r == 0)
                 r = cli_runtime_start(cli, &c, att || inter, &code, err);
             if (r == 0 && (att || inter))
-                r = attach(cli, &c, inter && c.interactive, err);
+                r = attach(cli, &c, inter && c.interactive, NULL, err);
             else if (r == 0)
                 printf("%s\n", argv[i]);
         }
@@ -627,29 +635,6 @@ static int cmd_start(struct cli *cli, int argc, char **argv, cz_error *err)
 }
 
 /* --- stop / kill / wait ------------------------------------------------- */
-
-static int parse_signal(const char *s, int *out, cz_error *err)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP},
-                 {"CONT", SIGCONT}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}};
-    const char *n = cz_str_has_prefix(s, "SIG") ? s + 3 : s;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s && !*end && v > 0 && v < 65) {
-        *out = (int)v;
-        return 0;
-    }
-    for (size_t i = 0; i < CZ_ARRAY_SIZE(names); i++)
-        if (!strcasecmp(n, names[i].name)) {
-            *out = names[i].sig;
-            return 0;
-        }
-    return cli_usage_error(err, "invalid signal '%s'", s);
-}
 
 static int runtime_unary(const cz_container_config *c, const char *method,
                          const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
@@ -676,10 +661,13 @@ static const char stop_usage[] =
     "Usage: container stop [OPTIONS] CONTAINER...\n\n"
     "Stop running containers: a signal, then SIGKILL after a timeout.\n\n"
     "Options:\n"
-    "  -t, --time SECS       seconds to wait before SIGKILL (default 10)\n"
-    "  -s, --signal SIG      the first signal (default SIGTERM)\n"
+    "  -t, --time SECS       seconds to wait before SIGKILL (default: the container's\n"
+    "                        --stop-timeout, else 10; -1: wait forever)\n"
+    "  -s, --signal SIG      the first signal (default: the container's --stop-signal,\n"
+    "                        else its image's STOPSIGNAL, else SIGTERM)\n"
     "      --all             stop every running container\n";
 
+/* Stop with sig and secs, or where not given (0, INT_MIN) the container's own defaults. */
 static int stop_one(struct cli *cli, const char *ref, int sig, int secs, cz_error *err)
 {
     cz_container_config c;
@@ -688,6 +676,13 @@ static int stop_one(struct cli *cli, const char *ref, int sig, int secs, cz_erro
         return -1;
     cli_reconcile(cli, &c, &st);
     int r = 0;
+    cz_error ignored = {0};
+    if (!sig && c.stop_signal) /* checked at create; docker falls back to SIGTERM too */
+        cli_parse_signal(c.stop_signal, &sig, &ignored);
+    if (!sig)
+        sig = SIGTERM;
+    if (secs == INT_MIN)
+        secs = c.stop_timeout_set ? c.stop_timeout : CLI_STOP_TIMEOUT;
     if (st.status == CZ_STATUS_RUNNING) {
         Cz__Runtime__V1__StopRequest q = CZ__RUNTIME__V1__STOP_REQUEST__INIT;
         q.signal = sig;
@@ -712,21 +707,17 @@ static int cmd_stop(struct cli *cli, int argc, char **argv, cz_error *err)
                                          {"all", no_argument, NULL, 'A'},
                                          CLI_HELP_OPTION,
                                          {NULL, 0, NULL, 0}};
-    int secs = 10, sig = SIGTERM;
+    int secs = INT_MIN, sig = 0; /* the container's own */
     bool all = false;
     int o;
     while ((o = getopt_long(argc, argv, "+t:s:", opts, NULL)) != -1) {
         switch (o) {
-        case 't': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || v < -1 || v > 86400)
-                return cli_usage_error(err, "stop: invalid --time '%s'", optarg);
-            secs = (int)v;
+        case 't':
+            if (cli_parse_stop_timeout("stop --time", optarg, &secs, err) < 0)
+                return -2;
             break;
-        }
         case 's':
-            if (parse_signal(optarg, &sig, err) < 0)
+            if (cli_parse_signal(optarg, &sig, err) < 0)
                 return -2;
             break;
         case 'A': all = true; break;
@@ -787,7 +778,7 @@ static int cmd_kill(struct cli *cli, int argc, char **argv, cz_error *err)
     while ((o = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
         switch (o) {
         case 's':
-            if (parse_signal(optarg, &sig, err) < 0)
+            if (cli_parse_signal(optarg, &sig, err) < 0)
                 return -2;
             break;
         case 'h': cli_print_usage(kill_usage); return 0;

@@ -1,7 +1,8 @@
 /* Containers as records on disk: ROOT/containers/<id>/{config.json,state.json}.
- * The configuration is fixed at create time; the state changes as the
- * container runs. Both are written atomically; creating and removing take
- * ROOT/locks/containers.lock so names stay unique across concurrent CLIs. */
+ * The configuration is fixed at create time (but for host ports picked when it
+ * starts); the state changes as the container runs. Both are written
+ * atomically; creating and removing take ROOT/locks/containers.lock so names
+ * stay unique across concurrent CLIs. */
 #ifndef CZ_CONTAINER_H
 #define CZ_CONTAINER_H
 
@@ -51,14 +52,20 @@ typedef struct cz_container_config {
     bool read_only;
     bool init;
     bool auto_remove;
-    unsigned cpus;
+    unsigned cpus;      /* whole vCPUs the VM gets (--cpus rounded up) */
+    uint64_t nano_cpus; /* --cpus as given, in billionths (1.5: 1500000000); 0: cpus */
     uint64_t memory_mib;
     uint64_t disk_bytes;  /* size of the writable disk (--storage-opt size=); 0: the default */
     char *network;        /* "none", "default" */
-    char **ports;         /* "host:container[/proto]" */
+    char **ports;         /* "ip:host:container/proto", one per published port */
+    char **publish;       /* the same ports as asked for ("ip::container/proto": a host port
+                           * picked when the container starts), or NULL (every port fixed) */
     struct cz_mount_spec *mounts;
     size_t n_mounts;
     char *kernel;         /* a kernel override, or NULL */
+    char *stop_signal;    /* stop's default signal (--stop-signal, image STOPSIGNAL), or NULL */
+    int stop_timeout;     /* stop's default seconds before SIGKILL (-1: forever), ... */
+    bool stop_timeout_set; /* ... when --stop-timeout gave one */
     int64_t created;      /* unix time */
 } cz_container_config;
 
@@ -80,6 +87,9 @@ CZ_PUBLIC int cz_container_create(const char *root, cz_container_config *c, cz_e
 /* Find by full id, unique id prefix, or name. */
 CZ_PUBLIC int cz_container_load(const char *root, const char *ref, cz_container_config *c,
                                 cz_container_state *st, cz_error *err);
+/* Rewrite an existing container's config (the ports picked when it starts). */
+CZ_PUBLIC int cz_container_save_config(const char *root, const cz_container_config *c,
+                                       cz_error *err);
 CZ_PUBLIC int cz_container_save_state(const char *root, const char *id,
                                       const cz_container_state *st, cz_error *err);
 /* Every container (ids, NULL-terminated, allocated). */

@@ -97,11 +97,15 @@ static json_t *config_json(const cz_container_config *c)
     json_object_set_new(o, "init", json_boolean(c->init));
     json_object_set_new(o, "autoRemove", json_boolean(c->auto_remove));
     json_object_set_new(o, "cpus", json_integer(c->cpus));
+    if (c->nano_cpus)
+        json_object_set_new(o, "nanoCpus", json_integer((json_int_t)c->nano_cpus));
     json_object_set_new(o, "memoryMiB", json_integer((json_int_t)c->memory_mib));
     if (c->disk_bytes)
         json_object_set_new(o, "diskBytes", json_integer((json_int_t)c->disk_bytes));
     json_object_set_new(o, "network", opt_str(c->network));
     json_object_set_new(o, "ports", strv_json(c->ports));
+    if (c->publish)
+        json_object_set_new(o, "publish", strv_json(c->publish));
     json_t *mounts = json_array();
     for (size_t i = 0; i < c->n_mounts; i++) {
         json_t *m = json_object();
@@ -115,6 +119,10 @@ static json_t *config_json(const cz_container_config *c)
     }
     json_object_set_new(o, "mounts", mounts);
     json_object_set_new(o, "kernel", opt_str(c->kernel));
+    if (c->stop_signal)
+        json_object_set_new(o, "stopSignal", json_string(c->stop_signal));
+    if (c->stop_timeout_set)
+        json_object_set_new(o, "stopTimeout", json_integer(c->stop_timeout));
     json_object_set_new(o, "created", json_integer(c->created));
     return o;
 }
@@ -143,10 +151,12 @@ static int config_from_json(json_t *o, cz_container_config *c, cz_error *err)
     c->init = json_is_true(json_object_get(o, "init"));
     c->auto_remove = json_is_true(json_object_get(o, "autoRemove"));
     c->cpus = (unsigned)json_integer_value(json_object_get(o, "cpus"));
+    c->nano_cpus = (uint64_t)json_integer_value(json_object_get(o, "nanoCpus"));
     c->memory_mib = (uint64_t)json_integer_value(json_object_get(o, "memoryMiB"));
     c->disk_bytes = (uint64_t)json_integer_value(json_object_get(o, "diskBytes"));
     c->network = jstr(o, "network");
     c->ports = json_strv(json_object_get(o, "ports"));
+    c->publish = json_strv(json_object_get(o, "publish"));
     json_t *mounts = json_object_get(o, "mounts");
     size_t n = json_array_size(mounts);
     c->mounts = cz_xcalloc(n + 1, sizeof(struct cz_mount_spec));
@@ -160,6 +170,10 @@ static int config_from_json(json_t *o, cz_container_config *c, cz_error *err)
     }
     c->n_mounts = n;
     c->kernel = jstr(o, "kernel");
+    c->stop_signal = jstr(o, "stopSignal");
+    json_t *timeout = json_object_get(o, "stopTimeout");
+    c->stop_timeout_set = json_is_integer(timeout);
+    c->stop_timeout = (int)json_integer_value(timeout);
     c->created = (int64_t)json_integer_value(json_object_get(o, "created"));
     if (!c->name)
         return cz_error_set(err, EINVAL, "container %.12s: record without a name", c->id);
@@ -183,6 +197,7 @@ void cz_container_config_free(cz_container_config *c)
     strv_free(c->labels);
     free(c->network);
     strv_free(c->ports);
+    strv_free(c->publish);
     for (size_t i = 0; i < c->n_mounts; i++) {
         free(c->mounts[i].type);
         free(c->mounts[i].source);
@@ -191,6 +206,7 @@ void cz_container_config_free(cz_container_config *c)
     }
     free(c->mounts);
     free(c->kernel);
+    free(c->stop_signal);
     memset(c, 0, sizeof(*c));
 }
 
@@ -277,6 +293,18 @@ int cz_container_save_state(const char *root, const char *id, const cz_container
     json_decref(o);
     if (r < 0)
         *err = e;
+    return r;
+}
+
+int cz_container_save_config(const char *root, const cz_container_config *c, cz_error *err)
+{
+    cz_autofree char *dir = cz_container_dir(root, c->id);
+    cz_autofree char *path = cz_xasprintf("%s/config.json", dir);
+    if (access(path, F_OK) < 0)
+        return cz_error_errno(err, errno, "container %s", c->name);
+    json_t *o = config_json(c);
+    int r = write_json(path, o, err);
+    json_decref(o);
     return r;
 }
 

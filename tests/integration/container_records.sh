@@ -42,7 +42,7 @@ expect_fail "duplicate name" "already in use" cz create --name c1 plain:1
 expect_fail "invalid name" "invalid container name" cz create --name '-x' plain:1
 check "bad flag exits 125" [ "$(rc cz create --bogus plain:1)" = 125 ]
 expect_fail "bad memory" "at least 128M" cz create -m 1 plain:1
-expect_fail "bad cpus" "1 to 64" cz create -c 0 plain:1
+expect_fail "bad cpus" "above 0 and at most 64" cz create -c 0 plain:1
 expect_fail "bad port" "not a port" cz create -p 70000:80 plain:1
 expect_fail "ports without a network" "need a network" cz create --network none -p 80:80 plain:1
 expect_fail "bad dns" "not an IP" cz create --dns nope plain:1
