@@ -303,7 +303,7 @@ int cz_container_save_config(const char *root, const cz_container_config *c, cz_
     if (access(path, F_OK) < 0)
         return cz_error_errno(err, errno, "container %s", c->name);
     json_t *o = config_json(c);
-    int r = write_json(path, o, err);
+    int r = write_json(path, o, 0, err);
     json_decref(o);
     return r;
 }
