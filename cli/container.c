@@ -163,7 +163,7 @@ static bool port_range(const char *s, unsigned *lo, unsigned *hi)
     return true;
 }
 
-/* -p [[IP:][HOST]:]CONTAINER[/tcp|udp]: ports or ranges of one length, IP a loopback
+/* -p [[IP:][HOST]:]CONTAINER[/tcp|udp]: ports or ranges of one length, IP a host IPv4
  * address (127.0.0.1 when not given: QEMU's user network publishes on the host). Into
  * publish, one "IP:HOST:CONTAINER/PROTO" per port, HOST empty when it is to be picked. */
 static int parse_port(const char *s, struct strv *publish, cz_error *err)
@@ -197,11 +197,6 @@ static int parse_port(const char *s, struct strv *publish, cz_error *err)
     struct in_addr a;
     if (inet_pton(AF_INET, addr, &a) != 1)
         return cli_usage_error(err, "invalid port '%s': bad address '%s'", s, addr);
-    if (ntohl(a.s_addr) >> 24 != 127)
-        return cli_usage_error(err,
-                               "invalid port '%s': ports are published on the host's "
-                               "loopback only (127.x.x.x), not on %s",
-                               s, addr);
     unsigned clo, chi, hlo = 0, hhi = 0;
     if (!port_range(parts[n - 1], &clo, &chi))
         return cli_usage_error(err, "invalid port '%s': '%s' is not a port or a range of ports", s,
@@ -559,10 +554,10 @@ static const char run_flags_usage[] =
     "      --init                run an init process that reaps zombies\n"
     "  -l, --label K=V           set a label (repeatable)\n"
     "      --network none|default  networking (default: user-mode NAT)\n"
-    "  -p, --publish SPEC        publish ports on the host's loopback (repeatable):\n"
+    "  -p, --publish SPEC        publish ports on the host (repeatable):\n"
     "                            [[IP:][HOST]:]CONTAINER[/tcp|udp], ports or ranges\n"
-    "                            (8000-8002), IP 127.x (default 127.0.0.1), no HOST: a\n"
-    "                            free port\n"
+    "                            (8000-8002), IP default 127.0.0.1 (0.0.0.0: every\n"
+    "                            interface), no HOST: a free port\n"
     "      --dns IP              a DNS server (repeatable)\n"
     "      --hostname NAME       the container's hostname\n"
     "      --stop-signal SIG     the signal 'stop' sends (default the image's STOPSIGNAL,\n"

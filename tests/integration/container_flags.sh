@@ -143,7 +143,11 @@ check "-p a range with an address and /udp: one port each" \
     bash -c "echo '$ports' | grep -q '127.0.0.3:9000:90/udp 127.0.0.3:9001:91/udp 127.0.0.1:7000:70/tcp'"
 check "inspect's Publish keeps the request" \
     test "$(cz inspect p1 | jq -r '.[0].Config.Publish[0]')" = "127.0.0.1::8080/tcp"
-expect_fail "-p 0.0.0.0:...: not on the loopback" "loopback only" cz create -p 0.0.0.0:80:80 t/plain:1
+cz create --name pall -p 0.0.0.0:8081:80 t/plain:1 >/dev/null
+check "-p 0.0.0.0:HOST:CONTAINER is taken as asked (every interface)" \
+    test "$(cz inspect pall | jq -r '.[0].Config.Ports[0]')" = "0.0.0.0:8081:80/tcp"
+cz rm pall >/dev/null
+expect_fail "-p a bad address" "bad address" cz create -p 300.1.1.1:80:80 t/plain:1
 expect_fail "-p ranges of two lengths" "same length" cz create -p 8000-8002:80-81 t/plain:1
 expect_fail "-p a reversed range" "not a port or a range" cz create -p 90-80 t/plain:1
 expect_fail "-p a bad protocol" "tcp or udp" cz create -p 80/sctp t/plain:1
