@@ -749,7 +749,10 @@ static int cmd_stop(struct cli *cli, int argc, char **argv, cz_error *err)
                 continue;
         }
         if (stop_one(cli, *p, sig, secs, &e) < 0) {
-            fprintf(stderr, "Error: %s\n", e.msg);
+            if (all || argc - optind > 1)
+                fprintf(stderr, "Error: %s\n", e.msg);
+            else
+                *err = e; /* one container: its error is the command's */
             failures++;
         } else {
             printf("%s\n", *p);
@@ -758,6 +761,8 @@ static int cmd_stop(struct cli *cli, int argc, char **argv, cz_error *err)
     for (char **p = ids; p && *p; p++)
         free(*p);
     free(ids);
+    if (failures && !all && argc - optind == 1)
+        return -1;
     if (failures)
         return cz_error_set(err, EIO, "%d container%s could not be stopped", failures,
                             failures == 1 ? "" : "s");
@@ -807,12 +812,17 @@ static int cmd_kill(struct cli *cli, int argc, char **argv, cz_error *err)
             cz_container_state_free(&st);
         }
         if (e.msg[0]) {
-            fprintf(stderr, "Error: %s\n", e.msg);
+            if (argc - optind > 1)
+                fprintf(stderr, "Error: %s\n", e.msg);
+            else
+                *err = e; /* one container: its error is the command's */
             failures++;
         } else {
             printf("%s\n", argv[i]);
         }
     }
+    if (failures && argc - optind == 1)
+        return -1;
     if (failures)
         return cz_error_set(err, EIO, "%d container%s could not be signalled", failures,
                             failures == 1 ? "" : "s");
