@@ -107,15 +107,27 @@ int main(int argc, char **argv)
     if (!cli.root || !*cli.root)
         cli.root = DEFAULT_ROOT;
 
+    /* the environment's choice is checked like the option's: a typo is not "auto" */
+    const char *env_virt = getenv("CONTAINER_VIRTUALIZATION");
+    if (env_virt && *env_virt && strcmp(env_virt, "kvm") && strcmp(env_virt, "tcg") &&
+        strcmp(env_virt, "auto")) {
+        fprintf(stderr, "Error: invalid CONTAINER_VIRTUALIZATION '%s' (kvm, tcg or auto)\n",
+                env_virt);
+        return 125;
+    }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--root") && i + 1 < argc) {
+        if ((!strcmp(a, "--root") || !strcmp(a, "--virtualization")) && i + 1 >= argc) {
+            fprintf(stderr, "Error: %s needs a value\nRun 'container --help' for usage.\n", a);
+            return 125;
+        }
+        if (!strcmp(a, "--root")) {
             cli.root = argv[++i];
         } else if (cz_str_has_prefix(a, "--root=")) {
             cli.root = a + 7;
-        } else if (!strcmp(a, "--virtualization") && i + 1 < argc) {
-            const char *v = argv[++i];
+        } else if (!strcmp(a, "--virtualization") || cz_str_has_prefix(a, "--virtualization=")) {
+            const char *v = a[16] == '=' ? a + 17 : argv[++i];
             if (strcmp(v, "kvm") && strcmp(v, "tcg") && strcmp(v, "auto")) {
                 fprintf(stderr, "Error: invalid --virtualization '%s' (kvm, tcg or auto)\n", v);
                 return 125;
