@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,22 @@ void cli_table_free(struct cli_table *t)
     free(t->cells);
     t->cells = NULL;
     t->nrows = 0;
+}
+
+int cli_option_error(cz_error *err, const char *cmd, const char *shortopts, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (arg[0] == '-' && arg[1] == '-') {
+        size_t n = strcspn(arg, "=");
+        if (!optopt)
+            return cli_usage_error(err, "%s: unknown option '%.*s'", cmd, (int)n, arg);
+        if (arg[n] == '=')
+            return cli_usage_error(err, "%s: option '%.*s' takes no value", cmd, (int)n, arg);
+        return cli_usage_error(err, "%s: option '%s' needs a value", cmd, arg);
+    }
+    if (optopt && optopt != ':' && strchr(shortopts, optopt))
+        return cli_usage_error(err, "%s: option '-%c' needs a value", cmd, optopt);
+    return cli_usage_error(err, "%s: unknown option '-%c'", cmd, optopt ? optopt : '?');
 }
 
 int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err)

@@ -864,7 +864,7 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             r = 1;
             goto out;
         default:
-            r = cli_usage_error(err, "unknown option '%s'", argv[optind - 1]);
+            r = cli_option_error(err, argv[0], "ditre:w:u:v:c:m:l:p:h", argv);
             r = -2;
             goto out;
         }
@@ -943,7 +943,11 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
     if (args.n == 0) {
         cz_image_free(&img);
         strv_clear(&args);
-        r = cz_error_set(err, EINVAL, "no command specified: %s has no CMD or ENTRYPOINT", ref);
+        r = entrypoint_set && !*entrypoint
+                ? cz_error_set(err, EINVAL, "no command specified: --entrypoint '' cleared %s's "
+                               "ENTRYPOINT and CMD; give a command", ref)
+                : cz_error_set(err, EINVAL, "no command specified: %s has no CMD or ENTRYPOINT",
+                               ref);
         goto out;
     }
     c->args = strv_steal(&args);
@@ -1207,7 +1211,7 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
                        "                        what inspect shows for each\n"),
                    0;
         else
-            return cli_usage_error(err, "ls: unknown option '%s'", argv[optind - 1]);
+            return cli_option_error(err, "ls", "aqh", argv);
     }
     if (strcmp(format, "table") && strcmp(format, "json"))
         return cli_usage_error(err, "ls: --format must be table or json, not '%s'", format);
@@ -1266,7 +1270,7 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
             return cli_print_usage("Usage: container inspect CONTAINER...\n\n"
                                    "Show containers' configuration and state as JSON.\n"),
                    0;
-        return cli_usage_error(err, "inspect: unknown option '%s'", argv[optind - 1]);
+        return cli_option_error(err, "inspect", "h", argv);
     }
     if (optind >= argc)
         return cli_usage_error(err, "inspect: a container is required");
@@ -1358,7 +1362,7 @@ static int cmd_rm(struct cli *cli, int argc, char **argv, cz_error *err)
                                    "  -a, --all     every container\n"),
                    0;
         else
-            return cli_usage_error(err, "rm: unknown option '%s'", argv[optind - 1]);
+            return cli_option_error(err, "rm", "fah", argv);
     }
     if (!all && optind >= argc)
         return cli_usage_error(err, "rm: a container is required (or --all)");
@@ -1398,7 +1402,7 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, cz_error *err)
                        "Options:\n"
                        "  -f, --force   accepted for docker's sake: prune never asks\n"),
                    0;
-        return cli_usage_error(err, "prune: unknown option '%s'", argv[optind - 1]);
+        return cli_option_error(err, "prune", "fh", argv);
     }
     char **ids = cz_container_list(cli->root, err);
     if (!ids)

@@ -871,7 +871,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err)
                                          {NULL, 0, NULL, 0}};
     bool archive_mode = false, follow = false;
     int o;
-    while ((o = getopt_long(argc, argv, "+aL", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+aLh", opts, NULL)) != -1) {
         switch (o) {
         case 'a':
             archive_mode = true;
@@ -883,7 +883,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err)
             cli_print_usage(cp_usage);
             return 0;
         default:
-            return cli_usage_error(err, "cp: invalid option");
+            return cli_option_error(err, "cp", "aLh", argv);
         }
     }
     if (argc - optind != 2)

@@ -24,7 +24,8 @@ static void store_closep(cz_store **s)
 
 static int unknown_option(cz_error *err, const char *cmd, char **argv)
 {
-    return cli_usage_error(err, "image %s: unknown option '%s'", cmd, argv[optind - 1]);
+    cz_autofree char *what = cz_xasprintf("image %s", cmd);
+    return cli_option_error(err, what, "qafho:i:m:c:", argv); /* every image command's */
 }
 
 /* Errors about one of several arguments are printed as they happen and the

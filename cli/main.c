@@ -102,6 +102,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* the commands say what getopt refused, in one line (cli_option_error) */
     struct cli cli = {0};
     cli.root = getenv("CONTAINER_ROOT");
     if (!cli.root || !*cli.root)

@@ -577,12 +577,12 @@ static int cmd_start(struct cli *cli, int argc, char **argv, cz_error *err)
                                          {NULL, 0, NULL, 0}};
     bool att = false, inter = false;
     int o;
-    while ((o = getopt_long(argc, argv, "+ai", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+aih", opts, NULL)) != -1) {
         switch (o) {
         case 'a': att = true; break;
         case 'i': inter = true; break;
         case 'h': cli_print_usage(start_usage); return 0;
-        default: return cli_usage_error(err, "start: invalid option");
+        default: return cli_option_error(err, "start", "aih", argv);
         }
     }
     if (optind >= argc)
@@ -710,7 +710,7 @@ static int cmd_stop(struct cli *cli, int argc, char **argv, cz_error *err)
     int secs = INT_MIN, sig = 0; /* the container's own */
     bool all = false;
     int o;
-    while ((o = getopt_long(argc, argv, "+t:s:", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+t:s:h", opts, NULL)) != -1) {
         switch (o) {
         case 't':
             if (cli_parse_stop_timeout("stop --time", optarg, &secs, err) < 0)
@@ -722,7 +722,7 @@ static int cmd_stop(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         case 'A': all = true; break;
         case 'h': cli_print_usage(stop_usage); return 0;
-        default: return cli_usage_error(err, "stop: invalid option");
+        default: return cli_option_error(err, "stop", "t:s:h", argv);
         }
     }
     if (!all && optind >= argc)
@@ -780,14 +780,14 @@ static int cmd_kill(struct cli *cli, int argc, char **argv, cz_error *err)
                                          CLI_HELP_OPTION,
                                          {NULL, 0, NULL, 0}};
     int sig = SIGKILL, o;
-    while ((o = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
         switch (o) {
         case 's':
             if (cli_parse_signal(optarg, &sig, err) < 0)
                 return -2;
             break;
         case 'h': cli_print_usage(kill_usage); return 0;
-        default: return cli_usage_error(err, "kill: invalid option");
+        default: return cli_option_error(err, "kill", "s:h", argv);
         }
     }
     if (optind >= argc)
@@ -901,7 +901,7 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
     char **envs = NULL;
     size_t n_envs = 0;
     int o;
-    while ((o = getopt_long(argc, argv, "+dite:w:u:", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+dite:w:u:h", opts, NULL)) != -1) {
         switch (o) {
         case 'd': detach = true; break;
         case 'i': inter = true; break;
@@ -919,7 +919,7 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         case 'u': user = optarg; break;
         case 'h': cli_print_usage(exec_usage); return 0;
-        default: return cli_usage_error(err, "exec: invalid option");
+        default: return cli_option_error(err, "exec", "dite:w:u:h", argv);
         }
     }
     if (argc - optind < 2)
@@ -1133,7 +1133,7 @@ static int cmd_logs(struct cli *cli, int argc, char **argv, cz_error *err)
                                          {NULL, 0, NULL, 0}};
     struct logs_opts lo = {.tail = -1};
     int o;
-    while ((o = getopt_long(argc, argv, "+fn:t", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+fn:th", opts, NULL)) != -1) {
         switch (o) {
         case 'f': lo.follow = true; break;
         case 't': lo.timestamps = true; break;
@@ -1149,7 +1149,7 @@ static int cmd_logs(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         }
         case 'h': cli_print_usage(logs_usage); return 0;
-        default: return cli_usage_error(err, "logs: invalid option");
+        default: return cli_option_error(err, "logs", "fn:th", argv);
         }
     }
     if (argc - optind != 1)

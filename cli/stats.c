@@ -270,7 +270,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv, cz_error *err)
                                          {NULL, 0, NULL, 0}};
     bool stream = true, json = false;
     int o;
-    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (o) {
         case OPT_NO_STREAM:
             stream = false;
@@ -285,7 +285,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv, cz_error *err)
             cli_print_usage(stats_usage);
             return 0;
         default:
-            return cli_usage_error(err, "stats: invalid option");
+            return cli_option_error(err, "stats", "h", argv);
         }
     }
     /* Which containers: the named ones (each must run), else every running one. */

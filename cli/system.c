@@ -206,7 +206,7 @@ static int parse_format_only(const char *cmd, const char *usage, int argc, char 
         {"format", required_argument, NULL, OPT_FORMAT}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
     *json = false;
     int o;
-    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (o) {
         case OPT_FORMAT:
             if (!strcmp(optarg, "json"))
@@ -219,7 +219,7 @@ static int parse_format_only(const char *cmd, const char *usage, int argc, char 
             cli_print_usage(usage);
             return 1;
         default:
-            return cli_usage_error(err, "%s: invalid option", cmd);
+            return cli_option_error(err, cmd, "h", argv);
         }
     }
     if (optind != argc)

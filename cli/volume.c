@@ -17,7 +17,8 @@
 
 static int unknown(cz_error *err, const char *cmd, char **argv)
 {
-    return cli_usage_error(err, "volume %s: unknown option '%s'", cmd, argv[optind - 1]);
+    cz_autofree char *what = cz_xasprintf("volume %s", cmd);
+    return cli_option_error(err, what, "hqs:l:", argv); /* every volume command's */
 }
 
 static json_t *volume_json(const cz_volume *v)

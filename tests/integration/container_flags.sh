@@ -301,4 +301,19 @@ check "...and answers" test "$(get "127.0.0.1:$p0b")" = A80
 check "...fixed ports stay" test "$(hostport 1)" = "$base"
 kill $holder
 cz rm -f web >/dev/null
+
+# --- what getopt refuses: one line naming the option, then where usage is; -h everywhere
+opt_err() { "$CZ_BIN" "$@" 2>&1 >/dev/null | head -1; }
+check "an unknown short option is named" test "$(opt_err kill -x c)" = "Error: kill: unknown option '-x'"
+check "an unknown long option is named" test "$(opt_err stop --bogus c)" = "Error: stop: unknown option '--bogus'"
+check "an option without its value says so" test "$(opt_err ls --format)" = "Error: ls: option '--format' needs a value"
+check "...a short one too" test "$(opt_err logs -n)" = "Error: logs: option '-n' needs a value"
+check "a flag given a value says so" test "$(opt_err start --attach=1 c)" = "Error: start: option '--attach' takes no value"
+check "two lines in all (the error, then where usage is)" test "$("$CZ_BIN" kill -x c 2>&1 | wc -l)" -eq 2
+"$CZ_BIN" kill -x c >/dev/null 2>&1
+check "...exit 125" test $? -eq 125
+for c in start stop kill exec logs cp stats; do
+    "$CZ_BIN" $c -h >"$T/h.out" 2>&1
+    check "$c -h prints its usage" grep -q "^Usage: container $c" "$T/h.out"
+done
 finish
