@@ -1764,6 +1764,12 @@ static int boot(struct rt *rt, cz_error *err)
     }
     for (size_t i = 0; i < n_owned; i++)
         free(owned[i]);
+    if (r < 0 && vc.accel == CZ_ACCEL_KVM && err->msg[0]) {
+        char msg[sizeof(err->msg)];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        cz_error_set(err, err->code, "%s (under KVM: where KVM does not run a guest, "
+                     "use --virtualization tcg or auto)", msg);
+    }
     if (r < 0)
         return cz_error_wrap(err, "start the VM");
     rt->vm_pid = cz_vm_pid(rt->vm);
