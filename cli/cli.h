@@ -5,6 +5,8 @@
 
 #include <cz/error.h>
 
+#include <getopt.h>
+
 #include <stdbool.h>
 
 struct cli {
@@ -27,7 +29,8 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *c
 int cli_usage_error(cz_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The usage error for what getopt_long (opterr off) just refused in argv: an unknown option,
  * or one without its value; cmd names the command, shortopts is getopt's string. */
-int cli_option_error(cz_error *err, const char *cmd, const char *shortopts, char **argv);
+int cli_option_error(cz_error *err, const char *cmd, const char *shortopts,
+                     const struct option *longopts, char **argv);
 
 int cmd_image(struct cli *cli, int argc, char **argv, cz_error *err);
 /* Container commands at the top level (create, ls, inspect, rm, prune). */

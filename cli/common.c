@@ -69,20 +69,46 @@ void cli_table_free(struct cli_table *t)
     t->nrows = 0;
 }
 
-int cli_option_error(cz_error *err, const char *cmd, const char *shortopts, char **argv)
+int cli_option_error(cz_error *err, const char *cmd, const char *shortopts,
+                     const struct option *longopts, char **argv)
 {
+    /* A long option is the one at optind - 1 when it is the culprit: getopt sets optopt
+     * to 0 for an unknown or ambiguous one, to its val when its value is missing or not
+     * taken. A short one in a cluster (-xq) leaves optind - 1 at the word before. */
     const char *arg = argv[optind - 1];
-    if (arg[0] == '-' && arg[1] == '-') {
-        size_t n = strcspn(arg, "=");
+    if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
+        size_t n = strcspn(arg + 2, "=");
+        const struct option *hit = NULL;
+        int matches = 0;
+        for (const struct option *o = longopts; o && o->name; o++) {
+            if (strncmp(o->name, arg + 2, n))
+                continue;
+            if (strlen(o->name) == n) { /* exact: that one */
+                hit = o;
+                matches = 1;
+                break;
+            }
+            hit = o;
+            matches++;
+        }
+        if (!optopt && matches > 1)
+            return cli_usage_error(err, "%s: option '%.*s' is ambiguous", cmd, (int)n + 2, arg);
         if (!optopt)
-            return cli_usage_error(err, "%s: unknown option '%.*s'", cmd, (int)n, arg);
-        if (arg[n] == '=')
-            return cli_usage_error(err, "%s: option '%.*s' takes no value", cmd, (int)n, arg);
-        return cli_usage_error(err, "%s: option '%s' needs a value", cmd, arg);
+            return cli_usage_error(err, "%s: unknown option '%.*s'", cmd, (int)n + 2, arg);
+        if (hit && hit->val == optopt) {
+            if (arg[n + 2] == '=')
+                return cli_usage_error(err, "%s: option '%.*s' takes no value", cmd, (int)n + 2,
+                                       arg);
+            return cli_usage_error(err, "%s: option '%s' needs a value", cmd, arg);
+        }
     }
-    if (optopt && optopt != ':' && strchr(shortopts, optopt))
+    const char *at = optopt ? strchr(shortopts, optopt) : NULL;
+    if (at && at[1] == ':')
         return cli_usage_error(err, "%s: option '-%c' needs a value", cmd, optopt);
-    return cli_usage_error(err, "%s: unknown option '-%c'", cmd, optopt ? optopt : '?');
+    if (optopt > ' ' && optopt < 127)
+        return cli_usage_error(err, "%s: unknown option '-%c'", cmd, optopt);
+    return cli_usage_error(err, "%s: unknown option (a byte 0x%02x, not ASCII)", cmd,
+                           (unsigned)optopt & 0xff);
 }
 
 int cli_runtime_ready(int fd, const char *logpath, int *exit_code, cz_error *err)

@@ -142,7 +142,6 @@ static bool valid_hostname(const char *h)
 }
 
 /* The runtime forwards at most this many ports per container. */
-#define MAX_PUBLISHED 64
 
 /* "N" or "N-M", 1 <= N <= M <= 65535. */
 static bool port_range(const char *s, unsigned *lo, unsigned *hi)
@@ -209,9 +208,9 @@ static int parse_port(const char *s, struct strv *publish, cz_error *err)
                                "invalid port '%s': the host and container ranges must be "
                                "of the same length",
                                s);
-    if (publish->n + (chi - clo + 1) > MAX_PUBLISHED)
+    if (publish->n + (chi - clo + 1) > CZ_MAX_PUBLISHED)
         return cli_usage_error(err, "invalid port '%s': at most %d ports can be published", s,
-                               MAX_PUBLISHED);
+                               CZ_MAX_PUBLISHED);
     for (unsigned i = 0; i <= chi - clo; i++) {
         char hp[8] = "";
         if (*host)
@@ -223,18 +222,6 @@ static int parse_port(const char *s, struct strv *publish, cz_error *err)
 }
 
 /* A published port as recorded: "IP:HOST:CONTAINER/PROTO" (*host 0 when HOST is empty). */
-static bool split_binding(const char *b, char addr[16], unsigned *host, unsigned *cport, bool *udp)
-{
-    char proto[4];
-    int end = 0;
-    *host = 0;
-    if (!(sscanf(b, "%15[0-9.]:%u:%u/%3[a-z]%n", addr, host, cport, proto, &end) == 4 && !b[end]) &&
-        !(sscanf(b, "%15[0-9.]::%u/%3[a-z]%n", addr, cport, proto, &end) == 3 && !b[end]))
-        return false;
-    *udp = !strcmp(proto, "udp");
-    return true;
-}
-
 /* Bind addr:port (0: any) as QEMU will and read the port back: *got 0 when it is taken. */
 static int bind_host_port(const char *addr, bool udp, unsigned port, unsigned *got, cz_error *err)
 {
@@ -272,26 +259,27 @@ int cli_pick_host_ports(cz_container_config *c, bool *changed, cz_error *err)
         return 0;
     char **ports = cz_xcalloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++) {
-        char addr[16], old_addr[16];
-        unsigned host, cport, old_host, old_cport;
-        bool udp, old_udp;
-        if (!split_binding(c->publish[i], addr, &host, &cport, &udp)) {
+        struct cz_port_binding want, old;
+        if (!cz_port_binding_parse(c->publish[i], &want)) {
             cz_strv_free(ports);
             return cz_error_set(err, EINVAL, "container %s: invalid published port '%s'",
                                 c->name ? c->name : "", c->publish[i]);
         }
-        if (!host && i < had &&
-            split_binding(c->ports[i], old_addr, &old_host, &old_cport, &old_udp) &&
-            !strcmp(addr, old_addr) && cport == old_cport && udp == old_udp && old_host &&
-            bind_host_port(addr, udp, old_host, &host, err) < 0) {
+        unsigned host = want.host;
+        /* the port picked before, while it is free */
+        if (!host && i < had && cz_port_binding_parse(c->ports[i], &old) &&
+            !strcmp(want.addr, old.addr) && want.container == old.container &&
+            want.udp == old.udp && old.host &&
+            bind_host_port(want.addr, want.udp, old.host, &host, err) < 0) {
             cz_strv_free(ports);
             return -1;
         }
-        if (!host && bind_host_port(addr, udp, 0, &host, err) < 0) {
+        if (!host && bind_host_port(want.addr, want.udp, 0, &host, err) < 0) {
             cz_strv_free(ports);
             return -1;
         }
-        ports[i] = cz_xasprintf("%s:%u:%u/%s", addr, host, cport, udp ? "udp" : "tcp");
+        ports[i] = cz_xasprintf("%s:%u:%u/%s", want.addr, host, want.container,
+                                want.udp ? "udp" : "tcp");
         *changed |= i >= had || strcmp(ports[i], c->ports[i]) != 0;
     }
     *changed |= had != n;
@@ -305,16 +293,18 @@ static char *ports_text(char **ports)
 {
     cz_buf b = {0};
     for (size_t i = 0; ports && ports[i];) {
-        char addr[16], next_addr[16];
-        unsigned h, cp, nh, ncp;
-        bool udp, next_udp;
-        if (!split_binding(ports[i], addr, &h, &cp, &udp)) {
+        struct cz_port_binding p, next;
+        if (!cz_port_binding_parse(ports[i], &p)) {
             i++;
             continue;
         }
+        const char *addr = p.addr;
+        unsigned h = p.host, cp = p.container;
+        bool udp = p.udp;
         size_t k = 1;
-        while (ports[i + k] && split_binding(ports[i + k], next_addr, &nh, &ncp, &next_udp) &&
-               !strcmp(addr, next_addr) && udp == next_udp && nh == h + k && ncp == cp + k)
+        while (ports[i + k] && cz_port_binding_parse(ports[i + k], &next) &&
+               !strcmp(addr, next.addr) && udp == next.udp && next.host == h + k &&
+               next.container == cp + k)
             k++;
         cz_buf_printf(&b, "%s%s:%u", b.len ? ", " : "", addr, h);
         if (k > 1)
@@ -864,7 +854,7 @@ int cli_parse_create(struct cli *cli, int argc, char **argv, const char *usage,
             r = 1;
             goto out;
         default:
-            r = cli_option_error(err, argv[0], "ditre:w:u:v:c:m:l:p:h", argv);
+            cli_option_error(err, argv[0], "ditre:w:u:v:c:m:l:p:h", run_options, argv);
             r = -2;
             goto out;
         }
@@ -1078,7 +1068,8 @@ void cli_reconcile(struct cli *cli, const cz_container_config *c, cz_container_s
     cz_rm_rf(run, NULL);
 }
 
-static char *status_text(const cz_container_config *c, const cz_container_state *st)
+/* paused: cz_container_paused of a running container (NULL: not paused) */
+static char *status_text(const cz_container_state *st, const char *paused)
 {
     char ago[64];
     switch (st->status) {
@@ -1086,7 +1077,6 @@ static char *status_text(const cz_container_config *c, const cz_container_state 
         return cz_xstrdup("Created");
     case CZ_STATUS_RUNNING: {
         cz_format_ago(st->started_at / 1000000000, ago, sizeof(ago));
-        cz_autofree char *paused = cz_container_paused(c->id);
         return paused ? cz_xasprintf("Up (since %s) (Paused: %s)", ago, paused)
                       : cz_xasprintf("Up (since %s)", ago);
     }
@@ -1120,7 +1110,8 @@ static json_t *strv_json(char **v)
     return a;
 }
 
-static json_t *container_json(const cz_container_config *c, const cz_container_state *st)
+static json_t *container_json(const cz_container_config *c, const cz_container_state *st,
+                              const char *paused)
 {
     json_t *o = json_object();
     json_object_set_new(o, "Id", json_string(c->id));
@@ -1171,7 +1162,6 @@ static json_t *container_json(const cz_container_config *c, const cz_container_s
     json_t *s = json_object();
     json_object_set_new(s, "Status", json_string(cz_container_status_name(st->status)));
     json_object_set_new(s, "Running", json_boolean(st->status == CZ_STATUS_RUNNING));
-    cz_autofree char *paused = st->status == CZ_STATUS_RUNNING ? cz_container_paused(c->id) : NULL;
     json_object_set_new(s, "Paused", json_boolean(paused != NULL));
     json_object_set_new(s, "PausedReason", json_string(paused ? paused : ""));
     json_object_set_new(s, "ExitCode", json_integer(st->exit_code));
@@ -1211,7 +1201,7 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
                        "                        what inspect shows for each\n"),
                    0;
         else
-            return cli_option_error(err, "ls", "aqh", argv);
+            return cli_option_error(err, "ls", "aqh", opts, argv);
     }
     if (strcmp(format, "table") && strcmp(format, "json"))
         return cli_usage_error(err, "ls: --format must be table or json, not '%s'", format);
@@ -1234,14 +1224,16 @@ static int cmd_ls(struct cli *cli, int argc, char **argv, cz_error *err)
             snprintf(id, sizeof(id), "%.12s", c.id);
             cz_format_ago(c.created, ago, sizeof(ago));
             cz_autofree char *cmd = command_text(c.args);
-            cz_autofree char *status = status_text(&c, &st);
+            cz_autofree char *paused =
+                st.status == CZ_STATUS_RUNNING ? cz_container_paused(c.id) : NULL;
+            cz_autofree char *status = status_text(&st, paused);
             /* as docker: a container's ports are published only while it runs */
             cz_autofree char *ports = ports_text(st.status == CZ_STATUS_RUNNING ? c.ports : NULL);
             const char *row[] = {id, c.image, cmd, ago, status, ports, c.name};
             if (quiet)
                 printf("%s\n", id);
             cli_table_add(&t, row);
-            json_array_append_new(arr, container_json(&c, &st));
+            json_array_append_new(arr, container_json(&c, &st, paused));
         }
         cz_container_config_free(&c);
         cz_container_state_free(&st);
@@ -1270,7 +1262,7 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
             return cli_print_usage("Usage: container inspect CONTAINER...\n\n"
                                    "Show containers' configuration and state as JSON.\n"),
                    0;
-        return cli_option_error(err, "inspect", "h", argv);
+        return cli_option_error(err, "inspect", "h", opts, argv);
     }
     if (optind >= argc)
         return cli_usage_error(err, "inspect: a container is required");
@@ -1286,7 +1278,9 @@ static int cmd_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
             continue;
         }
         cli_reconcile(cli, &c, &st);
-        json_array_append_new(arr, container_json(&c, &st));
+        cz_autofree char *paused =
+            st.status == CZ_STATUS_RUNNING ? cz_container_paused(c.id) : NULL;
+        json_array_append_new(arr, container_json(&c, &st, paused));
         cz_container_config_free(&c);
         cz_container_state_free(&st);
     }
@@ -1362,7 +1356,7 @@ static int cmd_rm(struct cli *cli, int argc, char **argv, cz_error *err)
                                    "  -a, --all     every container\n"),
                    0;
         else
-            return cli_option_error(err, "rm", "fah", argv);
+            return cli_option_error(err, "rm", "fah", opts, argv);
     }
     if (!all && optind >= argc)
         return cli_usage_error(err, "rm: a container is required (or --all)");
@@ -1402,7 +1396,7 @@ static int cmd_prune(struct cli *cli, int argc, char **argv, cz_error *err)
                        "Options:\n"
                        "  -f, --force   accepted for docker's sake: prune never asks\n"),
                    0;
-        return cli_option_error(err, "prune", "fh", argv);
+        return cli_option_error(err, "prune", "fh", opts, argv);
     }
     char **ids = cz_container_list(cli->root, err);
     if (!ids)

@@ -883,7 +883,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv, cz_error *err)
             cli_print_usage(cp_usage);
             return 0;
         default:
-            return cli_option_error(err, "cp", "aLh", argv);
+            return cli_option_error(err, "cp", "aLh", opts, argv);
         }
     }
     if (argc - optind != 2)

@@ -22,10 +22,11 @@ static void store_closep(cz_store **s)
 }
 #define autostore __attribute__((cleanup(store_closep)))
 
-static int unknown_option(cz_error *err, const char *cmd, char **argv)
+static int unknown_option(cz_error *err, const char *cmd, const char *shortopts,
+                          const struct option *longopts, char **argv)
 {
     cz_autofree char *what = cz_xasprintf("image %s", cmd);
-    return cli_option_error(err, what, "qafho:i:m:c:", argv); /* every image command's */
+    return cli_option_error(err, what, shortopts, longopts, argv);
 }
 
 /* Errors about one of several arguments are printed as they happen and the
@@ -109,7 +110,7 @@ static int image_ls(struct cli *cli, int argc, char **argv, cz_error *err)
             cli_print_usage(ls_usage);
             return 0;
         default:
-            return unknown_option(err, "ls", argv);
+            return unknown_option(err, "ls", "qh", opts, argv);
         }
     }
     if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
@@ -224,7 +225,7 @@ static int image_inspect(struct cli *cli, int argc, char **argv, cz_error *err)
         else if (c == 'h')
             return cli_print_usage(inspect_usage), 0;
         else
-            return unknown_option(err, "inspect", argv);
+            return unknown_option(err, "inspect", "h", opts, argv);
     }
     if (optind >= argc)
         return cli_usage_error(err, "image inspect: an image is required");
@@ -292,7 +293,7 @@ static int image_tag(struct cli *cli, int argc, char **argv, cz_error *err)
             return cli_print_usage("Usage: container image tag SOURCE TARGET\n\n"
                                    "Give an image in the store another name.\n"),
                    0;
-        return unknown_option(err, "tag", argv);
+        return unknown_option(err, "tag", "h", opts, argv);
     }
     if (argc - optind != 2)
         return cli_usage_error(err, "image tag: want SOURCE and TARGET");
@@ -388,7 +389,7 @@ static int image_rm(struct cli *cli, int argc, char **argv, cz_error *err)
                                    "Options:\n  -f, --force   ignore images that do not exist\n"),
                    0;
         else
-            return unknown_option(err, "rm", argv);
+            return unknown_option(err, "rm", "fh", opts, argv);
     }
     if (optind >= argc)
         return cli_usage_error(err, "image rm: an image is required");
@@ -482,7 +483,7 @@ static int image_prune(struct cli *cli, int argc, char **argv, cz_error *err)
                                    "Options:\n  -a, --all   remove every image\n"),
                    0;
         else
-            return unknown_option(err, "prune", argv);
+            return unknown_option(err, "prune", "afh", opts, argv);
     }
     if (optind < argc)
         return cli_usage_error(err, "image prune: unexpected argument '%s'", argv[optind]);
@@ -531,7 +532,7 @@ static int image_save(struct cli *cli, int argc, char **argv, cz_error *err)
                                    "manifest.json), to FILE or standard output.\n"),
                    0;
         else
-            return unknown_option(err, "save", argv);
+            return unknown_option(err, "save", "o:h", opts, argv);
     }
     if (optind >= argc)
         return cli_usage_error(err, "image save: an image is required");
@@ -572,7 +573,7 @@ static int image_load(struct cli *cli, int argc, char **argv, cz_error *err)
                                    "or standard input; gzip/zstd/xz compressed is fine).\n"),
                    0;
         else
-            return unknown_option(err, "load", argv);
+            return unknown_option(err, "load", "i:h", opts, argv);
     }
     if (optind < argc)
         return cli_usage_error(err, "image load: unexpected argument '%s'", argv[optind]);
@@ -620,7 +621,7 @@ static int image_import(struct cli *cli, int argc, char **argv, cz_error *err)
                 "      --platform P     platform recorded in the image (default: the host's)\n");
             return 0;
         default:
-            return unknown_option(err, "import", argv);
+            return unknown_option(err, "import", "m:c:h", opts, argv);
         }
     }
     if (argc - optind != 2)

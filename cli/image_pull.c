@@ -255,7 +255,7 @@ int cmd_image_pull(struct cli *cli, int argc, char **argv, cz_error *err)
                    "  -q, --quiet                   no progress output\n");
             return 0;
         default:
-            return cli_option_error(err, "image pull", "qh", argv);
+            return cli_option_error(err, "image pull", "qh", longopts, argv);
         }
     }
     if (optind + 1 != argc)
@@ -334,7 +334,7 @@ int cmd_image_push(struct cli *cli, int argc, char **argv, cz_error *err)
                    "  -q, --quiet               no progress output\n");
             return 0;
         default:
-            return cli_option_error(err, "image push", "qh", argv);
+            return cli_option_error(err, "image push", "qh", longopts, argv);
         }
     }
     if (optind + 1 != argc)

@@ -59,7 +59,7 @@ int cmd_image_unpack(struct cli *cli, int argc, char **argv, cz_error *err)
             cli_print_usage(unpack_usage);
             return 0;
         default:
-            return cli_option_error(err, "image unpack", "ho:", argv);
+            return cli_option_error(err, "image unpack", "ho:", opts, argv);
         }
     }
     if (optind + 1 != argc)

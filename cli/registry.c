@@ -113,7 +113,7 @@ static int cmd_login(struct cli *cli, int argc, char **argv, cz_error *err)
                    "  --scheme auto|http|https  auto: http for localhost and 127.0.0.0/8\n");
             return 0;
         default:
-            return cli_option_error(err, "registry login", "u:h", argv);
+            return cli_option_error(err, "registry login", "u:h", longopts, argv);
         }
     }
     if (optind + 1 != argc)

@@ -582,7 +582,7 @@ static int cmd_start(struct cli *cli, int argc, char **argv, cz_error *err)
         case 'a': att = true; break;
         case 'i': inter = true; break;
         case 'h': cli_print_usage(start_usage); return 0;
-        default: return cli_option_error(err, "start", "aih", argv);
+        default: return cli_option_error(err, "start", "aih", opts, argv);
         }
     }
     if (optind >= argc)
@@ -722,7 +722,7 @@ static int cmd_stop(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         case 'A': all = true; break;
         case 'h': cli_print_usage(stop_usage); return 0;
-        default: return cli_option_error(err, "stop", "t:s:h", argv);
+        default: return cli_option_error(err, "stop", "t:s:h", opts, argv);
         }
     }
     if (!all && optind >= argc)
@@ -787,7 +787,7 @@ static int cmd_kill(struct cli *cli, int argc, char **argv, cz_error *err)
                 return -2;
             break;
         case 'h': cli_print_usage(kill_usage); return 0;
-        default: return cli_option_error(err, "kill", "s:h", argv);
+        default: return cli_option_error(err, "kill", "s:h", opts, argv);
         }
     }
     if (optind >= argc)
@@ -919,7 +919,7 @@ static int cmd_exec(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         case 'u': user = optarg; break;
         case 'h': cli_print_usage(exec_usage); return 0;
-        default: return cli_option_error(err, "exec", "dite:w:u:h", argv);
+        default: return cli_option_error(err, "exec", "dite:w:u:h", opts, argv);
         }
     }
     if (argc - optind < 2)
@@ -1149,7 +1149,7 @@ static int cmd_logs(struct cli *cli, int argc, char **argv, cz_error *err)
             break;
         }
         case 'h': cli_print_usage(logs_usage); return 0;
-        default: return cli_option_error(err, "logs", "fn:th", argv);
+        default: return cli_option_error(err, "logs", "fn:th", opts, argv);
         }
     }
     if (argc - optind != 1)

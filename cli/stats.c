@@ -285,7 +285,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv, cz_error *err)
             cli_print_usage(stats_usage);
             return 0;
         default:
-            return cli_option_error(err, "stats", "h", argv);
+            return cli_option_error(err, "stats", "h", opts, argv);
         }
     }
     /* Which containers: the named ones (each must run), else every running one. */

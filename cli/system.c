@@ -219,7 +219,7 @@ static int parse_format_only(const char *cmd, const char *usage, int argc, char 
             cli_print_usage(usage);
             return 1;
         default:
-            return cli_option_error(err, cmd, "h", argv);
+            return cli_option_error(err, cmd, "h", opts, argv);
         }
     }
     if (optind != argc)

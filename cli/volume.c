@@ -15,10 +15,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static int unknown(cz_error *err, const char *cmd, char **argv)
+static int unknown(cz_error *err, const char *cmd, const char *shortopts,
+                   const struct option *longopts, char **argv)
 {
     cz_autofree char *what = cz_xasprintf("volume %s", cmd);
-    return cli_option_error(err, what, "hqs:l:", argv); /* every volume command's */
+    return cli_option_error(err, what, shortopts, longopts, argv);
 }
 
 static json_t *volume_json(const cz_volume *v)
@@ -82,7 +83,7 @@ static int volume_create(struct cli *cli, int argc, char **argv, cz_error *err)
         } else if (c == 'h') {
             return cli_print_usage(create_usage), 0;
         } else {
-            return unknown(err, "create", argv);
+            return unknown(err, "create", "hs:l:", opts, argv);
         }
     }
     if (optind + 1 != argc)
@@ -116,7 +117,7 @@ static int volume_ls(struct cli *cli, int argc, char **argv, cz_error *err)
         else if (c == 'h')
             return cli_print_usage(ls_usage), 0;
         else
-            return unknown(err, "ls", argv);
+            return unknown(err, "ls", "hq", opts, argv);
     }
     if (optind != argc)
         return cli_usage_error(err, "volume ls: no arguments expected");
@@ -183,7 +184,7 @@ static int for_each_name(struct cli *cli, int argc, char **argv, const char *cmd
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
             return cli_print_usage(usage), 0;
-        return unknown(err, cmd, argv);
+        return unknown(err, cmd, "h", opts, argv);
     }
     if (optind >= argc)
         return cli_usage_error(err, "volume %s: a volume name is required", cmd);

@@ -105,6 +105,7 @@ struct rt {
      * is full): why, for the CLI and for calls that cannot be served meanwhile; resumed
      * by us once there is room again. */
     char *paused;
+    int paused_disk; /* the disk whose write failed, -1 not known */
     uint64_t resume_timer;
     char *disk_path[CZ_VM_MAX_DISKS]; /* the VM's disks, by index */
     size_t n_disk_path;
@@ -646,6 +647,16 @@ static void stdio_pause_check(struct rt *rt)
 
 /* Output of the main process (stream 1 or 2), from Stdio or from a port: to the log and
  * to every attached client. */
+/* One message to every attached client. */
+static void attach_broadcast(struct rt *rt, const Cz__Runtime__V1__AttachResponse *r)
+{
+    for (struct attach *a = rt->attaches; a; a = a->next) {
+        cz_error e = {0};
+        if (cz_rpc_call_send(a->call, &r->base, &e) < 0)
+            cz_debug("attach: %s", e.msg);
+    }
+}
+
 static void output_data(struct rt *rt, int stream, const uint8_t *data, size_t len)
 {
     rt->out_bytes += len;
@@ -654,11 +665,7 @@ static void output_data(struct rt *rt, int stream, const uint8_t *data, size_t l
     r.stream = stream;
     r.data.data = (uint8_t *)data;
     r.data.len = len;
-    for (struct attach *a = rt->attaches; a; a = a->next) {
-        cz_error e = {0};
-        if (cz_rpc_call_send(a->call, &r.base, &e) < 0)
-            cz_debug("attach: %s", e.msg);
-    }
+    attach_broadcast(rt, &r);
     stdio_pause_check(rt);
 }
 
@@ -870,17 +877,14 @@ static void notify_attaches(struct rt *rt, const char *notice)
 {
     Cz__Runtime__V1__AttachResponse r = CZ__RUNTIME__V1__ATTACH_RESPONSE__INIT;
     r.notice = (char *)notice;
-    for (struct attach *a = rt->attaches; a; a = a->next) {
-        cz_error err = {0};
-        cz_rpc_call_send(a->call, &r.base, &err);
-    }
+    attach_broadcast(rt, &r);
 }
 
 /* RUN_DIR/c-ID/paused holds why, for ls and inspect (the run directory is on another
  * filesystem than the full one, as a rule: the state file may not be writable now). */
 static void paused_record(struct rt *rt)
 {
-    cz_autofree char *path = cz_xasprintf("%s/paused", rt->run_dir);
+    cz_autofree char *path = cz_container_paused_path(rt->c.id);
     cz_error err = {0};
     if (!rt->paused)
         unlink(path);
@@ -892,8 +896,9 @@ static void t_resume_check(cz_loop *loop, void *data);
 
 static void vm_paused(struct rt *rt, const struct cz_vm_event *ev)
 {
-    if (rt->paused || rt->exited)
+    if (rt->paused)
         return;
+    rt->paused_disk = ev->disk;
     const char *disk = ev->disk >= 0 && (size_t)ev->disk < rt->n_disk_path
                            ? rt->disk_path[ev->disk] : NULL;
     rt->paused = ev->nospace
@@ -908,7 +913,7 @@ static void vm_paused(struct rt *rt, const struct cz_vm_event *ev)
                                    RESUME_FREE_BYTES >> 20)
                     : cz_xasprintf("the container's VM is paused: %s", rt->paused);
     notify_attaches(rt, notice);
-    if (ev->nospace && disk && !rt->resume_timer)
+    if (ev->nospace && !rt->resume_timer && !rt->finishing)
         rt->resume_timer = cz_loop_add_timer(rt->loop, 1000, t_resume_check, rt);
 }
 
@@ -932,7 +937,11 @@ static void t_resume_check(cz_loop *loop, void *data)
     if (!rt->paused || rt->exited || !rt->vm || rt->vm_gone)
         return;
     bool room = true;
-    for (size_t i = 0; i < rt->n_disk_path; i++) {
+    /* the disk that failed; not known: every writable one (disk 0, the image's snapshot,
+     * is read-only) */
+    for (size_t i = 1; i < rt->n_disk_path; i++) {
+        if (rt->paused_disk >= 0 && (size_t)rt->paused_disk != i)
+            continue;
         struct statvfs v;
         cz_autofree char *dir = cz_dirname(rt->disk_path[i]);
         if (statvfs(dir, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < RESUME_FREE_BYTES)
@@ -978,6 +987,14 @@ static int vm_events_watch(struct rt *rt, cz_error *err)
     int fd = cz_vm_events_fd(rt->vm, err);
     if (fd < 0 || cz_loop_add_fd(rt->loop, fd, CZ_LOOP_IN, on_vm_events, rt, err) < 0)
         return cz_error_wrap(err, "watch the VM's events");
+    /* stopped for a disk before we listened (QEMU stops only for want of room) */
+    cz_autofree char *status = NULL;
+    cz_error e = {0};
+    if (cz_vm_status(rt->vm, &status, &e) == 0 && !strcmp(status, "io-error")) {
+        struct cz_vm_event ev = {.kind = CZ_VM_EVENT_DISK_ERROR, .disk = -1, .nospace = true,
+                                 .paused = true};
+        vm_paused(rt, &ev);
+    }
     return 0;
 }
 
@@ -1157,6 +1174,10 @@ static void stop_escalate(struct rt *rt)
     rt->kill_timer = 0;
     if (rt->exited)
         return;
+    if (rt->paused) { /* paused meanwhile: nothing in it can take the SIGKILL */
+        paused_kill(rt);
+        return;
+    }
     cz_debug("stop: the process ignored the signal; SIGKILL");
     signal_main(rt, SIGKILL, true);
     /* a guest that does not even manage that loses its VM */
@@ -1248,6 +1269,18 @@ static int runtime_lock(struct rt *rt, cz_error *err)
             close(fd);
             return cz_error_set(err, EBUSY, "container %s is still stopping (its previous "
                                 "runtime has not ended within 10 s)", rt->c.name);
+        }
+        /* not a teardown but another start that won: nothing to wait for */
+        cz_container_config c;
+        cz_container_state st;
+        if (i % 10 == 0 && cz_container_load(rt->root, rt->c.id, &c, &st, NULL) == 0) {
+            bool running = st.status == CZ_STATUS_RUNNING && cz_container_runtime_alive(&st);
+            cz_container_config_free(&c);
+            cz_container_state_free(&st);
+            if (running) {
+                close(fd);
+                return cz_error_set(err, EBUSY, "container %s is already running", rt->c.name);
+            }
         }
         usleep(10000);
     }
@@ -1677,27 +1710,19 @@ static int boot(struct rt *rt, cz_error *err)
                                                 .readonly = m->readonly};
         }
     }
-    /* -p [IP:]HOST:CONTAINER[/tcp|udp], as the CLI checked it */
-    struct cz_vm_port ports[64];
-    char addrs[64][16];
+    /* -p, as the CLI recorded it (a HOST it was to pick is picked by now) */
+    struct cz_vm_port ports[CZ_MAX_PUBLISHED];
+    struct cz_port_binding bind[CZ_MAX_PUBLISHED];
     size_t np = 0;
     for (char **p = c->ports; r == 0 && p && *p; p++) {
-        unsigned h = 0, g = 0;
-        char proto[8] = "tcp", tail[8] = "";
-        int n = 0;
-        addrs[np][0] = '\0';
-        if (np >= CZ_ARRAY_SIZE(ports) ||
-            (sscanf(*p, "%u:%u%n", &h, &g, &n) != 2 &&
-             sscanf(*p, "%15[0-9.]:%u:%u%n", addrs[np], &h, &g, &n) != 3) ||
-            ((*p)[n] && (sscanf(*p + n, "/%7s%7s", proto, tail) != 1 ||
-                         (strcmp(proto, "tcp") && strcmp(proto, "udp")))) ||
-            h < 1 || h > 65535 || g < 1 || g > 65535) {
+        if (np >= CZ_ARRAY_SIZE(ports) || !cz_port_binding_parse(*p, &bind[np]) ||
+            bind[np].host == 0) {
             r = cz_error_set(err, EINVAL, "invalid published port '%s'", *p);
             break;
         }
-        ports[np] = (struct cz_vm_port){.host_port = (uint16_t)h, .guest_port = (uint16_t)g,
-                                        .udp = !strcmp(proto, "udp"),
-                                        .host_addr = addrs[np][0] ? addrs[np] : NULL};
+        ports[np] = (struct cz_vm_port){.host_port = (uint16_t)bind[np].host,
+                                        .guest_port = (uint16_t)bind[np].container,
+                                        .udp = bind[np].udp, .host_addr = bind[np].addr};
         np++;
     }
     for (size_t i = 0; i < rt->n_disk_path; i++)
@@ -1764,12 +1789,6 @@ static int boot(struct rt *rt, cz_error *err)
     }
     for (size_t i = 0; i < n_owned; i++)
         free(owned[i]);
-    if (r < 0 && vc.accel == CZ_ACCEL_KVM && err->msg[0]) {
-        char msg[sizeof(err->msg)];
-        snprintf(msg, sizeof(msg), "%s", err->msg);
-        cz_error_set(err, err->code, "%s (under KVM: where KVM does not run a guest, "
-                     "use --virtualization tcg or auto)", msg);
-    }
     if (r < 0)
         return cz_error_wrap(err, "start the VM");
     rt->vm_pid = cz_vm_pid(rt->vm);

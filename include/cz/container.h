@@ -106,9 +106,23 @@ CZ_PUBLIC char *cz_container_oci_spec(const cz_container_config *c, const char *
                                       cz_error *err);
 /* Is the supervising runtime still alive? (a crashed one leaves RUNNING behind) */
 CZ_PUBLIC bool cz_container_runtime_alive(const cz_container_state *st);
-/* Why a running container's VM is paused (its runtime's RUN_DIR/c-ID/paused: the host's
- * disk is full), allocated; NULL when it is not. */
+/* A published port as a container's record keeps it: "IP:HOST:CONTAINER/PROTO", HOST
+ * empty ("IP::CONTAINER/PROTO") while it is still to be picked; records of older versions
+ * have "[IP:]HOST:CONTAINER[/PROTO]" (IP 127.0.0.1, tcp). At most CZ_MAX_PUBLISHED. */
+#define CZ_MAX_PUBLISHED 64
+struct cz_port_binding {
+    char addr[16];      /* IPv4, dotted */
+    unsigned host;      /* 0: to be picked */
+    unsigned container; /* 1..65535 */
+    bool udp;
+};
+CZ_PUBLIC bool cz_port_binding_parse(const char *s, struct cz_port_binding *b);
+
+/* Why a running container's VM is paused (the host's disk is full): its runtime writes it
+ * into RUN_DIR/c-ID/paused (cz_container_paused_path) while it lasts. Allocated; NULL when
+ * it is not paused. */
 CZ_PUBLIC char *cz_container_paused(const char *id);
+CZ_PUBLIC char *cz_container_paused_path(const char *id);
 /* A process's start time (/proc/PID/stat field 22), 0 when it does not exist:
  * with the pid it names one process even after pid reuse. */
 CZ_PUBLIC uint64_t cz_proc_start_time(pid_t pid);

@@ -95,7 +95,7 @@ CZ_PUBLIC int cz_vm_status(cz_vm *vm, char **status, cz_error *err);
 /* Events from the VMM: what the VM's owner must hear of without asking. */
 enum cz_vm_event_kind {
     CZ_VM_EVENT_OTHER = 0,
-    CZ_VM_EVENT_STOPPED,    /* the VM's vCPUs stopped (reason: "io-error", ...) */
+    CZ_VM_EVENT_STOPPED,    /* the VM's vCPUs stopped (for a disk error, after DISK_ERROR) */
     CZ_VM_EVENT_RESUMED,    /* they run again */
     CZ_VM_EVENT_DISK_ERROR, /* a disk request failed (disk, nospace, paused) */
 };
@@ -105,7 +105,7 @@ struct cz_vm_event {
     int disk;         /* DISK_ERROR: index into the config's disks, -1 unknown */
     bool nospace;     /* DISK_ERROR: the host's filesystem is full */
     bool paused;      /* DISK_ERROR: the VM was stopped for it (it retries when resumed) */
-    char reason[256]; /* DISK_ERROR: the host's error text; STOPPED: why */
+    char reason[256]; /* DISK_ERROR: the host's error text */
 };
 /* The fd to watch for events (connected on the first call; owned by the VM). */
 CZ_PUBLIC int cz_vm_events_fd(cz_vm *vm, cz_error *err);

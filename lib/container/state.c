@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -625,10 +626,39 @@ uint64_t cz_proc_start_time(pid_t pid)
     return start;
 }
 
-char *cz_container_paused(const char *id)
+bool cz_port_binding_parse(const char *s, struct cz_port_binding *b)
+{
+    char proto[4] = "tcp";
+    int end = 0;
+    memset(b, 0, sizeof(*b));
+    snprintf(b->addr, sizeof(b->addr), "127.0.0.1");
+    if (sscanf(s, "%15[0-9.]:%u:%u%n", b->addr, &b->host, &b->container, &end) != 3) {
+        b->host = 0; /* IP::CONTAINER */
+        if (sscanf(s, "%15[0-9.]::%u%n", b->addr, &b->container, &end) != 2) {
+            snprintf(b->addr, sizeof(b->addr), "127.0.0.1"); /* HOST:CONTAINER */
+            if (sscanf(s, "%u:%u%n", &b->host, &b->container, &end) != 2)
+                return false;
+        }
+    }
+    if (s[end] && !(sscanf(s + end, "/%3[a-z]", proto) == 1 && strlen(s + end) == 1 + strlen(proto)))
+        return false;
+    struct in_addr a;
+    if ((strcmp(proto, "tcp") && strcmp(proto, "udp")) || inet_pton(AF_INET, b->addr, &a) != 1 ||
+        b->host > 65535 || b->container < 1 || b->container > 65535)
+        return false;
+    b->udp = !strcmp(proto, "udp");
+    return true;
+}
+
+char *cz_container_paused_path(const char *id)
 {
     cz_autofree char *run = cz_container_run_dir(id);
-    cz_autofree char *path = cz_xasprintf("%s/paused", run);
+    return cz_xasprintf("%s/paused", run);
+}
+
+char *cz_container_paused(const char *id)
+{
+    cz_autofree char *path = cz_container_paused_path(id);
     char *text = NULL;
     size_t len = 0;
     if (cz_read_file(path, 4096, &text, &len, NULL) < 0)

@@ -208,12 +208,16 @@ static int read_line(int fd, cz_buf *b, int timeout_ms, cz_error *err)
     }
 }
 
-/* Read until a reply (skipping asynchronous events). */
+/* Read until a reply, skipping asynchronous events (QEMU sends every event to every
+ * monitor: a disk that keeps failing sends many), within timeout_ms in all. */
 static int read_reply(int fd, char **reply, int timeout_ms, cz_error *err)
 {
     cz_buf b = {0};
-    for (int i = 0; i < 64; i++) {
-        if (read_line(fd, &b, timeout_ms, err) < 0) {
+    uint64_t deadline = cz_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        uint64_t now = cz_now_ns();
+        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000ull);
+        if (read_line(fd, &b, left, err) < 0) {
             cz_buf_free(&b);
             return -1;
         }
@@ -237,14 +241,23 @@ static int read_reply(int fd, char **reply, int timeout_ms, cz_error *err)
             return r;
         }
     }
-    cz_buf_free(&b);
-    return cz_error_set(err, EPROTO, "qmp: no reply among the events");
+}
+
+/* Events that arrived since the last command: read and dropped, so that the next line
+ * read after a command is not an old event (the fd is non-blocking). */
+static void drop_pending(int fd)
+{
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+        ;
 }
 
 static int qemu_control_call(int fd, const char *command, char **reply, int timeout_ms,
                              cz_error *err)
 {
     size_t len = strlen(command);
+    drop_pending(fd);
     if (cz_write_all(fd, command, len) < 0 || cz_write_all(fd, "\n", 1) < 0)
         return cz_error_errno(err, errno, "qmp: write");
     return read_reply(fd, reply, timeout_ms, err);
@@ -255,6 +268,7 @@ static int qemu_control_pass_fd(int fd, int pass, const char *name, int timeout_
 {
     cz_autofree char *cmd =
         cz_xasprintf("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"%s\"}}\n", name);
+    drop_pending(fd);
     struct iovec iov = {.iov_base = cmd, .iov_len = strlen(cmd)};
     union {
         char buf[CMSG_SPACE(sizeof(int))];

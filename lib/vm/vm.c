@@ -425,7 +425,12 @@ int cz_vm_spawn(const struct cz_vm_config *c, struct cz_vm_paths *paths, int fd3
             struct pollfd pfd = {.fd = vm->pidfd, .events = POLLIN};
             if (poll(&pfd, 1, 0) == 1) {
                 cz_autofree char *line = last_log_line(vm->log_path);
-                cz_error_set(err, EIO, "QEMU exited at start: %s", line);
+                /* a host whose KVM cannot run this guest (a paravirtualized KVM, missing
+                 * MSRs) fails here: say where the way out is */
+                cz_error_set(err, EIO, "QEMU exited at start: %s%s", line,
+                             accel == CZ_ACCEL_KVM ? " (under KVM: where KVM does not run a "
+                                                     "guest, use --virtualization tcg or auto)"
+                                                   : "");
                 goto fail;
             }
         }

@@ -309,6 +309,9 @@ check "an unknown long option is named" test "$(opt_err stop --bogus c)" = "Erro
 check "an option without its value says so" test "$(opt_err ls --format)" = "Error: ls: option '--format' needs a value"
 check "...a short one too" test "$(opt_err logs -n)" = "Error: logs: option '-n' needs a value"
 check "a flag given a value says so" test "$(opt_err start --attach=1 c)" = "Error: start: option '--attach' takes no value"
+check "an unknown letter in a cluster is the one named" test "$(opt_err ls --all -xq)" = "Error: ls: unknown option '-x'"
+check "an ambiguous abbreviation says so" test "$(opt_err run --st x t/plain:1)" = "Error: run: option '--st' is ambiguous"
+check "a subcommand's own options only" test "$(opt_err image ls -o)" = "Error: image ls: unknown option '-o'"
 check "two lines in all (the error, then where usage is)" test "$("$CZ_BIN" kill -x c 2>&1 | wc -l)" -eq 2
 "$CZ_BIN" kill -x c >/dev/null 2>&1
 check "...exit 125" test $? -eq 125

@@ -134,3 +134,33 @@ TEST(busy_lock)
     CHECK_INT(err.code, ENOENT);
     cz_container_config_free(&c);
 }
+
+TEST(port_binding_parse)
+{
+    struct cz_port_binding b;
+    CHECK(cz_port_binding_parse("127.0.0.1:8080:80/tcp", &b));
+    CHECK_STR(b.addr, "127.0.0.1");
+    CHECK_INT(b.host, 8080);
+    CHECK_INT(b.container, 80);
+    CHECK(!b.udp);
+    CHECK(cz_port_binding_parse("0.0.0.0::53/udp", &b)); /* the host port still to pick */
+    CHECK_STR(b.addr, "0.0.0.0");
+    CHECK_INT(b.host, 0);
+    CHECK_INT(b.container, 53);
+    CHECK(b.udp);
+    CHECK(cz_port_binding_parse("9000:90", &b)); /* an older record */
+    CHECK_STR(b.addr, "127.0.0.1");
+    CHECK_INT(b.host, 9000);
+    CHECK_INT(b.container, 90);
+    CHECK(!b.udp);
+    CHECK(cz_port_binding_parse("127.0.0.2:1:2/udp", &b) && b.udp && b.host == 1);
+    CHECK(!cz_port_binding_parse("", &b));
+    CHECK(!cz_port_binding_parse("80", &b));
+    CHECK(!cz_port_binding_parse("1.2.3.4:80:0/tcp", &b));
+    CHECK(!cz_port_binding_parse("1.2.3.4:80:70000/tcp", &b));
+    CHECK(!cz_port_binding_parse("1.2.3.4:70000:80/tcp", &b));
+    CHECK(!cz_port_binding_parse("1.2.3.4:80:80/sctp", &b));
+    CHECK(!cz_port_binding_parse("1.2.3.4:80:80/tcpx", &b));
+    CHECK(!cz_port_binding_parse("1.2.3.4:80:80 ", &b));
+    CHECK(!cz_port_binding_parse("999.0.0.1:80:80/tcp", &b));
+}
