@@ -168,6 +168,26 @@ check "the CLI terminated before its attach, with --rm: the container is removed
     test -z "$(runtime_pid_of e2)" -a "$(ncontainers)" -eq "$n1"
 check "...and no VM is left" test -z "$(run_leftovers)"
 
+# --- two starts of one container at once: it runs once (the second is told it runs, or
+# leaves it running), and not again once it is stopped
+cz create "${M[@]}" --name twice t/faults:1 sh -c 'echo started; sleep 600' >/dev/null
+"$CZ_BIN" start twice >"$T/twice1" 2>&1 &
+s1=$!
+"$CZ_BIN" start twice >"$T/twice2" 2>&1 &
+s2=$!
+wait $s1 $s2
+for _ in $(seq 1 100); do [ "$(cz logs twice 2>/dev/null | grep -c started)" -ge 1 ] && break; sleep 0.1; done
+check "two starts at once: it runs, once" test "$(cz logs twice | grep -c started)" = 1
+cat "$T/twice1" "$T/twice2"
+check "...the other start left it running or said it runs (it did not wait)" \
+    bash -c "! grep -q 'still stopping' '$T/twice1' '$T/twice2'"
+check "...and it runs" test "$(field twice '["State"]["Status"]')" = running
+cz stop -t 0 twice >/dev/null
+sleep 3
+check "...and it does not start again once stopped" \
+    test "$(field twice '["State"]["Status"]')" = stopped -a "$(cz logs twice | grep -c started)" = 1
+cz rm twice >/dev/null
+
 # --- guests that never answer, or panic
 mkdir -p "$T/initfs"
 cat >"$T/initfs/silent" <<'EOF'
