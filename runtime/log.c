@@ -2,7 +2,9 @@
  * writes it: {"log":"text\n","stream":"stdout","time":"2026-11-30T01:02:03.123456789Z"}.
  * Output is split at newlines; a partial line is held until its newline, until
  * 16 KiB accumulate, or until the stream ends. Bytes that are not UTF-8 become
- * U+FFFD, so every line is valid JSON. */
+ * U+FFFD, so every line is valid JSON. The lines of one chunk of output share its
+ * time and go out in one write; a write the disk cannot take is cut back off the
+ * file, so the log never holds half a line. */
 #include "runtime.h"
 
 #include "base/fs.h"
@@ -106,50 +108,74 @@ void rt_time_rfc3339(char out[40])
     snprintf(out + n, 40 - n, ".%09ldZ", ts.tv_nsec);
 }
 
-static void emit(struct rt_log *l, int stream, const char *data, size_t n)
+/* One line's JSON object, appended to out. */
+static void emit(cz_buf *out, int stream, const char *data, size_t n, const char *when)
 {
-    if (l->fd < 0 || n == 0)
+    if (n == 0)
         return;
-    char when[40];
-    rt_time_rfc3339(when);
-    cz_buf b = {0};
-    cz_buf_append(&b, "{\"log\":\"", 8);
-    rt_json_escape(&b, data, n);
-    cz_buf_printf(&b, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream == 2 ? "stderr" : "stdout",
-                  when);
-    if (cz_write_all(l->fd, b.data, b.len) < 0 && !l->write_failed) {
-        l->write_failed = true; /* the disk is full: keep the container running */
-        fprintf(stderr, "container-runtime: writing the log failed: %s\n", strerror(errno));
+    cz_buf_append(out, "{\"log\":\"", 8);
+    rt_json_escape(out, data, n);
+    cz_buf_printf(out, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
+                  stream == 2 ? "stderr" : "stdout", when);
+}
+
+/* The lines of one chunk of output in one write. A write that fails (the disk is full) is
+ * cut back off the file, so the log never ends in half a line; the container keeps
+ * running, and later lines are written again once they fit. */
+static void put(struct rt_log *l, cz_buf *out)
+{
+    if (l->fd < 0 || out->len == 0)
+        return;
+    off_t end = lseek(l->fd, 0, SEEK_END);
+    if (cz_write_all(l->fd, out->data, out->len) < 0) {
+        int e = errno;
+        if (end >= 0 && ftruncate(l->fd, end) < 0)
+            e = errno;
+        if (!l->write_failed)
+            fprintf(stderr, "container-runtime: writing the log failed: %s\n", strerror(e));
+        l->write_failed = true;
+    } else if (l->write_failed) {
+        fprintf(stderr, "container-runtime: the log is written again\n");
+        l->write_failed = false;
     }
-    cz_buf_free(&b);
 }
 
 void rt_log_write(struct rt_log *l, int stream, const void *data, size_t n)
 {
     cz_buf *hold = &l->hold[stream == 2 ? 1 : 0];
+    cz_buf out = {0};
+    char when[40]; /* the time the chunk arrived, for each of its lines (as docker) */
+    rt_time_rfc3339(when);
     const char *p = data;
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) + 1 : n;
         if (hold->len == 0 && nl) {
-            emit(l, stream, p, take);
+            emit(&out, stream, p, take, when);
         } else {
             cz_buf_append(hold, p, take);
             if (nl || hold->len >= LINE_MAX_HOLD) {
-                emit(l, stream, hold->data, hold->len);
+                emit(&out, stream, hold->data, hold->len, when);
                 hold->len = 0;
             }
         }
         p += take;
         n -= take;
     }
+    put(l, &out);
+    cz_buf_free(&out);
 }
 
 void rt_log_flush(struct rt_log *l, int stream)
 {
     cz_buf *hold = &l->hold[stream == 2 ? 1 : 0];
     if (hold->len) {
-        emit(l, stream, hold->data, hold->len);
+        char when[40];
+        rt_time_rfc3339(when);
+        cz_buf out = {0};
+        emit(&out, stream, hold->data, hold->len, when);
+        put(l, &out);
+        cz_buf_free(&out);
         hold->len = 0;
     }
 }

@@ -248,7 +248,7 @@ check "full disk: no temp files left" grep -q "tmp=0" "$T/full.out"
 
 # --- the host's disk fills while containers run: QEMU pauses the VM (nothing is lost), the
 # runtime says so (ls, inspect, an attached run) and resumes it once there is room
-busybox_root "$T/fillroot" sh yes head md5sum sync echo true
+busybox_root "$T/fillroot" sh yes head md5sum sync echo true sleep
 unshare -m --propagation private env T="$T" RUN_FLAGS="${M[*]}" IMG_ROOT="$T/fillroot" \
     bash "$CZ_SRC/tests/integration/helpers/disk_fills.sh" >"$T/fill.out" 2>&1
 cat "$T/fill.out"
@@ -266,6 +266,10 @@ check "an attached run is told its VM is paused" bash -c "grep -q 'notice2=warni
 check "stop of a paused container ends it at once" test "$(got stop2)" = 0 -a "$(got stoptime2)" -lt 20
 check "...the run exits 137" test "$(got runrc2)" = 137
 check "...recorded as killed while paused" test "$(got status2)" = "stopped 137" -a -n "$(got error2 | grep 'killed while its VM was paused')"
+check "the log while the disk is full: no line cut in half (every line is JSON)" test "$(got logjson3)" = ok
+check "...the lines that did not fit are missing (a gap), the rest are there" \
+    test "$(got gap3)" = yes -a "$(got lines3)" -gt 100
+check "...and it is written again once there is room" test "$(got again3)" -ge 1
 check "...and no container is left" test "$(got left)" = 0
 check "disk fills: no VM left" test -z "$(run_leftovers)"
 finish

@@ -68,4 +68,29 @@ echo "status2=$(field f2 '["State"]["Status"]') $(field f2 '["State"]["ExitCode"
 echo "error2=$(field f2 '["State"]["Error"]')"
 c rm f2 >/dev/null
 rm -f "$small/ballast"
+
+# 3. the log while the disk is full (the container only prints: its VM runs on): lines that
+# do not fit are lost, none is cut in half, and the log is written again once there is room
+c run $RUN_FLAGS -d --name f3 t/fill:1 sh -c 'i=0; while true; do echo "line $i"; i=$((i + 1)); sleep 0.01; done' >/dev/null
+sleep 2
+cat /dev/zero >"$small/fill" 2>/dev/null
+sleep 2
+rm -f "$small/fill"
+sleep 2
+c stop -t 0 f3 >/dev/null 2>&1
+id3=$(c inspect f3 | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['Id'])")
+echo "logjson3=$(/usr/bin/python3 - "$CONTAINER_ROOT/containers/$id3/container.log" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1], "rb"):
+    json.loads(line)  # raises on a torn line
+    n += 1
+print("ok" if n else "empty")
+PY
+)"
+nums=$(c logs f3 | sed -n 's/^line //p')
+echo "lines3=$(echo "$nums" | wc -l)"
+echo "gap3=$(echo "$nums" | awk 'NR > 1 && $1 != prev + 1 {g = 1} {prev = $1} END {print g ? "yes" : "no"}')"
+echo "again3=$(grep -c 'the log is written again' "$CONTAINER_ROOT/containers/$id3/runtime.log")"
+c rm f3 >/dev/null
 echo "left=$(ls "$CONTAINER_ROOT/containers" 2>/dev/null | grep -vc '^\.')"
