@@ -1007,14 +1007,33 @@ static int write_cidfile(const char *path, const char *id, cz_error *err)
 int cli_create_container(struct cli *cli, cz_container_config *c, const char *cidfile,
                          cz_error *err)
 {
-    if (cz_container_create(cli->root, c, err) < 0)
-        return -1;
-    if ((cidfile && write_cidfile(cidfile, c->id, err) < 0) ||
-        cli_prepare_container(cli, c, err) < 0) {
+    /* Ctrl-C (or SIGTERM, SIGHUP) while the container is being made (its record, then its
+     * disks: a second or so) waits until it is whole or undone; a --rm container is then
+     * removed, and the signal ends us as it would have */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, &old);
+    int r = 0;
+    if (cz_container_create(cli->root, c, err) < 0) {
+        r = -1;
+    } else if ((cidfile && write_cidfile(cidfile, c->id, err) < 0) ||
+               cli_prepare_container(cli, c, err) < 0) {
         cli_discard_container(cli, c, cidfile);
-        return -1;
+        r = -1;
     }
-    return 0;
+    sigset_t pending;
+    sigpending(&pending);
+    bool interrupted = sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+                       sigismember(&pending, SIGHUP);
+    if (interrupted && r == 0 && c->auto_remove)
+        cli_discard_container(cli, c, cidfile);
+    sigprocmask(SIG_SETMASK, &old, NULL); /* a pending signal ends us here */
+    if (interrupted && r == 0 && c->auto_remove)
+        return cz_error_set(err, EINTR, "interrupted while the container was made");
+    return r;
 }
 
 void cli_remove_cidfile(const cz_container_config *c, const char *cidfile)

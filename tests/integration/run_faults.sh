@@ -168,6 +168,20 @@ check "the CLI terminated before its attach, with --rm: the container is removed
     test -z "$(runtime_pid_of e2)" -a "$(ncontainers)" -eq "$n1"
 check "...and no VM is left" test -z "$(run_leftovers)"
 
+# --- the CLI terminated as the container is being made, with --rm: nothing is left (made
+# whole, then removed; or, when the signal comes later, removed by its runtime)
+n2=$(ncontainers)
+"$CZ_BIN" run "${M[@]}" --rm t/faults:1 true >/dev/null 2>&1 &
+cli=$!
+for _ in $(seq 1 3000); do [ "$(ncontainers)" -gt "$n2" ] && break; sleep 0.001; done
+kill -TERM $cli
+wait $cli
+rc=$?
+for _ in $(seq 1 300); do [ "$(ncontainers)" -eq "$n2" ] && [ -z "$(run_leftovers)" ] && break; sleep 0.1; done
+check "the CLI terminated while making a --rm container: it ends by the signal (143)" test $rc -eq 143
+check "...and no container, VM or run directory is left" \
+    test "$(ncontainers)" -eq "$n2" -a -z "$(run_leftovers)"
+
 # --- two starts of one container at once: it runs once (the second is told it runs, or
 # leaves it running), and not again once it is stopped
 cz create "${M[@]}" --name twice t/faults:1 sh -c 'echo started; sleep 600' >/dev/null
