@@ -141,8 +141,6 @@ static bool valid_hostname(const char *h)
     return h[0] != '-';
 }
 
-/* The runtime forwards at most this many ports per container. */
-
 /* "N" or "N-M", 1 <= N <= M <= 65535. */
 static bool port_range(const char *s, unsigned *lo, unsigned *hi)
 {
@@ -221,7 +219,6 @@ static int parse_port(const char *s, struct strv *publish, cz_error *err)
     return 0;
 }
 
-/* A published port as recorded: "IP:HOST:CONTAINER/PROTO" (*host 0 when HOST is empty). */
 /* Bind addr:port (0: any) as QEMU will and read the port back: *got 0 when it is taken. */
 static int bind_host_port(const char *addr, bool udp, unsigned port, unsigned *got, cz_error *err)
 {
@@ -298,21 +295,18 @@ static char *ports_text(char **ports)
             i++;
             continue;
         }
-        const char *addr = p.addr;
-        unsigned h = p.host, cp = p.container;
-        bool udp = p.udp;
-        size_t k = 1;
+        size_t k = 1; /* consecutive ports fold into ranges */
         while (ports[i + k] && cz_port_binding_parse(ports[i + k], &next) &&
-               !strcmp(addr, next.addr) && udp == next.udp && next.host == h + k &&
-               next.container == cp + k)
+               !strcmp(p.addr, next.addr) && p.udp == next.udp && next.host == p.host + k &&
+               next.container == p.container + k)
             k++;
-        cz_buf_printf(&b, "%s%s:%u", b.len ? ", " : "", addr, h);
+        cz_buf_printf(&b, "%s%s:%u", b.len ? ", " : "", p.addr, p.host);
         if (k > 1)
-            cz_buf_printf(&b, "-%zu", h + k - 1);
-        cz_buf_printf(&b, "->%u", cp);
+            cz_buf_printf(&b, "-%zu", p.host + k - 1);
+        cz_buf_printf(&b, "->%u", p.container);
         if (k > 1)
-            cz_buf_printf(&b, "-%zu", cp + k - 1);
-        cz_buf_printf(&b, "/%s", udp ? "udp" : "tcp");
+            cz_buf_printf(&b, "-%zu", p.container + k - 1);
+        cz_buf_printf(&b, "/%s", p.udp ? "udp" : "tcp");
         i += k;
     }
     return cz_buf_steal(&b);

@@ -645,8 +645,6 @@ static void stdio_pause_check(struct rt *rt)
     }
 }
 
-/* Output of the main process (stream 1 or 2), from Stdio or from a port: to the log and
- * to every attached client. */
 /* One message to every attached client. */
 static void attach_broadcast(struct rt *rt, const Cz__Runtime__V1__AttachResponse *r)
 {
@@ -657,6 +655,8 @@ static void attach_broadcast(struct rt *rt, const Cz__Runtime__V1__AttachRespons
     }
 }
 
+/* Output of the main process (stream 1 or 2), from Stdio or from a port: to the log and
+ * to every attached client. */
 static void output_data(struct rt *rt, int stream, const uint8_t *data, size_t len)
 {
     rt->out_bytes += len;

@@ -322,12 +322,6 @@ static int qemu_control_connect(const char *path, int timeout_ms, cz_error *err)
     }
 }
 
-static void copy_str(char *dst, size_t size, json_t *v)
-{
-    const char *s = json_string_value(v);
-    snprintf(dst, size, "%s", s ? s : "");
-}
-
 /* QMP events: {"event": NAME, "data": {...}, "timestamp": {...}}. The disks are
  * -drive id=diskN (dev_disk). */
 static int qemu_event_parse(const char *line, size_t len, struct cz_vm_event *ev)
@@ -354,7 +348,8 @@ static int qemu_event_parse(const char *line, size_t len, struct cz_vm_event *ev
         ev->nospace = json_is_true(json_object_get(data, "nospace"));
         const char *action = json_string_value(json_object_get(data, "action"));
         ev->paused = action && !strcmp(action, "stop");
-        copy_str(ev->reason, sizeof(ev->reason), json_object_get(data, "reason"));
+        const char *reason = json_string_value(json_object_get(data, "reason"));
+        snprintf(ev->reason, sizeof(ev->reason), "%s", reason ? reason : "");
     }
     json_decref(j);
     return 1;
